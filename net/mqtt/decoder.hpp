@@ -1,0 +1,26 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "net/mqtt/frame.hpp"
+#include "net/mqtt/packet.hpp"
+#include "net/mqtt/result.hpp"
+
+namespace mqhub::net::mqtt {
+
+/// Decodes a CONNECT: the first packet of a connection, which also decides the protocol version.
+/// `body` is the remaining_length bytes after the fixed header. Errors:
+/// unsupported_protocol_version (0x84) for a protocol name/level that is not 3.1.1 or 5,
+/// client_identifier_not_valid (0x85) is *not* decided here (that is broker policy), malformed_packet (0x81)
+/// and protocol_error (0x82) as the spec says.
+result<connect_packet> decode_connect(uint8_t first_byte, std::span<const uint8_t> body);
+
+/// Decodes any packet that may follow CONNECT, for a connection of the given version. Validates everything
+/// the spec lets a receiver check without session state: reserved flag bits, QoS 3, packet id 0, UTF-8
+/// (well-formed, no U+0000, no surrogates), wildcards in PUBLISH topics, topic filter syntax, property
+/// identifiers allowed per packet type, duplicate properties, lengths that overrun the body.
+/// A CONNECT here is a protocol_error (second CONNECT, MQTT-3.1.0-2).
+result<packet> decode_packet(uint8_t first_byte, std::span<const uint8_t> body, protocol_version version);
+
+}  // namespace mqhub::net::mqtt
