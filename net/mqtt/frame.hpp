@@ -11,7 +11,7 @@ struct frame {
   enum class status {
     complete,    // header and remaining_length bytes of body are in the buffer
     incomplete,  // need more bytes; the buffer holds a valid prefix
-    malformed,   // remaining length is not a valid variable byte integer (more than 4 bytes)
+    malformed,   // remaining length is not a valid variable byte integer (over 4 bytes or not minimal)
     too_large,   // header_size + remaining_length exceeds the maximum packet size
   };
   status state = status::incomplete;
@@ -23,7 +23,7 @@ struct frame {
 };
 
 /// Inspects the fixed header at the start of `buffer`. A too-large packet is reported as soon as its length
-/// is known, before its body arrives, so nothing is ever buffered for it.
+/// is known, before its body arrives, so nothing is ever buffered for it. A maximum of 0 means no limit.
 frame peek_frame(std::span<const uint8_t> buffer, uint32_t maximum_packet_size);
 
 }  // namespace mqhub::net::mqtt

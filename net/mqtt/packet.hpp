@@ -187,7 +187,7 @@ struct auth_packet {
 };
 
 using packet = std::variant<connect_packet, connack_packet, publish_packet, ack_packet, subscribe_packet,
-                            suback_packet, unsubscribe_packet, unsuback_packet, pingreq_packet, pingresp_packet,
-                            disconnect_packet, auth_packet>;
+                            suback_packet, unsubscribe_packet, unsuback_packet, pingreq_packet,
+                            pingresp_packet, disconnect_packet, auth_packet>;
 
 }  // namespace mqhub::net::mqtt

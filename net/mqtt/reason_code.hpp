@@ -53,7 +53,9 @@ enum class reason_code : uint8_t {
   wildcard_subscriptions_not_supported = 0xA2,
 };
 
-inline bool is_error(reason_code code) { return static_cast<uint8_t>(code) >= 0x80; }
+inline bool is_error(reason_code code) {
+  return static_cast<uint8_t>(code) >= 0x80;
+}
 
 /// The MQTT 3.1.1 CONNACK return code (spec 3.2.2.3) closest to an MQTT 5 reason code.
 uint8_t to_v311_connack_code(reason_code code);

@@ -8,7 +8,8 @@
 
 namespace mqhub::net::mqtt {
 
-/// Why a packet was refused: the reason code the spec prescribes and a short text for logs and reason strings.
+/// Why a packet was refused: the reason code the spec prescribes and a short text for logs and reason
+/// strings.
 struct protocol_error {
   reason_code code = reason_code::malformed_packet;
   std::string reason;
@@ -18,7 +19,7 @@ struct protocol_error {
 template <class T>
 class result {
  public:
-  result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  result(T value) : state_(std::move(value)) {}               // NOLINT(google-explicit-constructor)
   result(protocol_error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   explicit operator bool() const { return state_.index() == 0; }
