@@ -15,7 +15,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 
 import raw_mqtt as r
-from mqtt_helpers import Client, clients, props, unique_id  # noqa: F401 (clients is a fixture)
+from mqtt_helpers import clients, props, unique_id  # noqa: F401 (clients is a fixture)
 
 MOSQUITTO = os.environ.get("MQHUB_TEST_BROKER") == "mosquitto"
 mqhub_only_flag = pytest.mark.skipif(MOSQUITTO, reason="needs an mqhub command-line flag that the harness does "
