@@ -1,0 +1,21 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace mqhub::actors {
+
+/// Node-wide counters for `$SYS` and metrics. Writers add per batch, never per message, to keep the
+/// shared cache lines cold on the hot path.
+struct broker_stats {
+  std::atomic<int64_t> clients_connected{0};
+  std::atomic<uint64_t> messages_received{0};
+  std::atomic<uint64_t> messages_sent{0};
+  std::atomic<uint64_t> messages_dropped{0};
+  std::atomic<int64_t> subscriptions{0};
+  std::atomic<int64_t> retained_messages{0};
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
+};
+
+}  // namespace mqhub::actors

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+namespace mqhub::actors {
+
+/// Encoded bytes on their way to a socket. Shared, so one buffer (e.g. a large payload) can be queued on many
+/// connections without a copy.
+using out_buffer = std::shared_ptr<const std::string>;
+
+/// What a session actor may do with its network connection. Implemented in net/ by the connection; every
+/// method is thread-safe and never blocks, so actors call it directly from their own threads.
+class connection_sink {
+ public:
+  virtual ~connection_sink() = default;
+
+  /// Queues encoded packets, in order, behind everything queued before.
+  virtual void write(std::vector<out_buffer> buffers) = 0;
+
+  /// The session took the connection over (its CONNACK is queued): the connection starts feeding it packets.
+  virtual void attached(caf::actor session) = 0;
+
+  /// Writes what is queued, then closes. Packets read afterwards are ignored.
+  virtual void close() = 0;
+
+  /// Bytes queued and not yet written, for back-pressure on QoS 0.
+  virtual size_t pending_bytes() const = 0;
+};
+
+using connection_sink_ptr = std::shared_ptr<connection_sink>;
+
+}  // namespace mqhub::actors

@@ -1,0 +1,132 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <variant>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "actors/connection_sink.hpp"
+#include "actors/message.hpp"
+#include "net/mqtt/packet.hpp"
+
+/// The messages actors exchange. Each carries a whole batch, so the actor machinery costs a fraction of an
+/// MQTT message on the hot path.
+namespace mqhub::actors {
+
+/// Connection → shard: the PUBLISHes of one read whose topics belong to this shard, in order.
+struct publish_batch {
+  std::vector<message_ptr> messages;
+};
+
+/// One message for one subscriber, with what its matching subscriptions decided.
+struct delivery {
+  message_ptr msg;
+  uint8_t qos = 0;                        // already the minimum of the message's and the subscription's QoS
+  bool retain = false;                    // RETAIN flag to send
+  std::vector<uint32_t> subscription_ids;  // of every matching subscription (MQTT-3.3.4-3)
+};
+
+/// Shard → session: the deliveries of one publish batch for one subscriber.
+struct delivery_batch {
+  std::vector<delivery> deliveries;
+};
+
+/// One subscription as the session registers it with a shard.
+struct subscription_request_entry {
+  std::string filter;  // plain filter (without `$share/{group}/`)
+  std::string group;   // empty: not shared
+  uint8_t max_qos = 0;
+  bool no_local = false;
+  bool retain_as_published = false;
+  uint8_t retain_handling = 0;
+  uint32_t subscription_id = 0;
+};
+
+/// Session → shard (request): add subscriptions; the reply lists the retained messages to send.
+struct subscribe_request {
+  caf::actor session;
+  std::string client_id;
+  std::vector<subscription_request_entry> entries;
+};
+
+struct subscribe_reply {
+  std::vector<delivery> retained;
+};
+
+/// Session → shard: remove subscriptions (also sent for all of them when a session ends).
+struct unsubscribe_request {
+  caf::actor session;
+  std::vector<std::pair<std::string, std::string>> filters;  // (plain filter, group)
+};
+
+/// What a connection tells the session directory and the session at CONNECT.
+struct connect_request {
+  connection_sink_ptr sink;
+  net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
+  std::string client_id;
+  bool clean_start = true;
+  uint32_t session_expiry = 0;  // seconds; 0xFFFFFFFF never expires
+  uint16_t receive_maximum = 65535;  // the client's: how many QoS 1/2 PUBLISHes it takes unacknowledged
+  uint32_t maximum_packet_size = 0;  // the client's; 0: no limit
+  uint16_t server_receive_maximum = 65535;  // ours, enforced on the client's QoS 2 PUBLISHes
+  bool request_problem_information = true;
+  std::optional<net::mqtt::will_message> will;
+  /// The CONNACK to send, complete but for the session present flag, which the session decides.
+  net::mqtt::connack_packet connack;
+};
+
+/// Connection → session: the packets of one read that the session handles, in order: QoS 2 PUBLISH,
+/// PUBACK/PUBREC/PUBREL/PUBCOMP, SUBSCRIBE (with the connection's verdict per filter), UNSUBSCRIBE.
+struct subscribe_command {
+  net::mqtt::subscribe_packet packet;
+  /// Per subscription: success to go ahead, or the SUBACK failure the connection decided (0x87, 0x8F...).
+  std::vector<net::mqtt::reason_code> verdicts;
+};
+
+struct session_input {
+  std::vector<std::variant<net::mqtt::publish_packet, net::mqtt::ack_packet, subscribe_command,
+                           net::mqtt::unsubscribe_packet>>
+      packets;
+};
+
+/// Connection → session: the connection is gone.
+struct connection_closed {
+  connection_sink_ptr sink;  // which connection, so a late notice after a takeover is ignored
+  /// True for DISCONNECT 0x00 (no will), false for everything abnormal; DISCONNECT 0x04 sets it false.
+  bool clean_disconnect = false;
+  /// A session expiry interval from the client's DISCONNECT (MQTT 5), replacing the one from CONNECT.
+  std::optional<uint32_t> session_expiry;
+};
+
+/// Session → directory (request): may I end? Refused when a connection was handed to the session since.
+struct session_end_request {
+  std::string client_id;
+  uint64_t attach_count = 0;
+};
+
+/// Session → itself: timers.
+struct session_expiry_tick {
+  uint64_t epoch = 0;
+};
+struct will_delay_tick {
+  uint64_t epoch = 0;
+};
+
+}  // namespace mqhub::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::publish_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::delivery_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::unsubscribe_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connect_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_input)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connection_closed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_end_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_expiry_tick)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::will_delay_tick)

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "actors/messages.hpp"
+
+namespace mqhub::actors {
+
+/// A QoS 1/2 PUBLISH sent to the client and not yet completed (spec 4.3.2, 4.3.3).
+struct inflight_entry {
+  delivery item;
+  uint16_t packet_id = 0;
+  bool released = false;  // QoS 2: PUBREC received and PUBREL sent, waiting for PUBCOMP
+};
+
+/// The outbound side of a session: the inflight window (the client's Receive Maximum) and the bounded
+/// queue behind it. Pure bookkeeping; the session actor does the sending.
+class outbound_flow {
+ public:
+  explicit outbound_flow(size_t queue_limit) : queue_limit_(queue_limit) {}
+
+  void set_window(size_t window) { window_ = window; }
+  bool window_open() const { return inflight_.size() < window_; }
+
+  /// Records `item` as sent with a fresh packet id and returns the entry.
+  const inflight_entry& start(delivery item);
+
+  /// Queues `item` for later; when the queue is full a queued QoS 0 message is dropped first, otherwise the
+  /// new one is. Returns the number of messages dropped (0 or 1).
+  size_t enqueue(delivery item);
+
+  /// Takes the oldest queued message, if any.
+  std::optional<delivery> next_queued();
+  bool has_queued() const { return !queue_.empty(); }
+
+  /// PUBACK (QoS 1) or PUBCOMP (QoS 2) ends a flow; returns false for an unknown packet id.
+  bool complete(uint16_t packet_id, bool pubcomp);
+  /// PUBREC: the QoS 2 flow moves on to PUBREL; returns false for an unknown packet id.
+  bool release(uint16_t packet_id);
+  /// A PUBREC with an error code ends the flow (MQTT 5, 4.3.3).
+  void abandon(uint16_t packet_id);
+
+  const std::deque<inflight_entry>& inflight() const { return inflight_; }
+  size_t queued() const { return queue_.size(); }
+
+  /// Forgets everything (clean start or session end).
+  void clear();
+
+ private:
+  std::deque<inflight_entry>::iterator find(uint16_t packet_id);
+
+  size_t queue_limit_;
+  size_t window_ = 65535;
+  uint16_t last_packet_id_ = 0;
+  std::deque<inflight_entry> inflight_;  // in send order, so packet ids ascend (cyclically)
+  std::deque<delivery> queue_;
+  size_t queued_qos0_ = 0;
+};
+
+}  // namespace mqhub::actors

@@ -1,0 +1,38 @@
+#include "actors/packet_writer.hpp"
+
+#include <utility>
+
+#include "net/mqtt/encoder.hpp"
+
+namespace mqhub::actors {
+
+void packet_writer::append(const net::mqtt::packet& p, net::mqtt::protocol_version version) {
+  net::mqtt::encode(p, version, current_);
+}
+
+void packet_writer::append_publish(const net::mqtt::publish_packet& head, const message_ptr& msg,
+                                   net::mqtt::protocol_version version) {
+  net::mqtt::encode_publish_head(head, msg->payload.size(), version, current_);
+  if (msg->payload.size() < shared_payload_threshold) {
+    current_ += msg->payload;
+    return;
+  }
+  seal_current();
+  buffers_.emplace_back(msg, &msg->payload);  // aliasing: the buffer keeps the message alive
+}
+
+void packet_writer::seal_current() {
+  if (current_.empty())
+    return;
+  buffers_.push_back(std::make_shared<const std::string>(std::move(current_)));
+  current_ = std::string();
+}
+
+void packet_writer::flush_to(connection_sink* sink) {
+  seal_current();
+  if (sink != nullptr && !buffers_.empty())
+    sink->write(std::move(buffers_));
+  buffers_ = std::vector<out_buffer>();
+}
+
+}  // namespace mqhub::actors

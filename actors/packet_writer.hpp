@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "actors/connection_sink.hpp"
+#include "actors/message.hpp"
+#include "net/mqtt/packet.hpp"
+
+namespace mqhub::actors {
+
+/// Collects the encoded packets of one batch for one connection: small packets are encoded back to back
+/// into one buffer; a large payload is shared from its message instead of copied.
+class packet_writer {
+ public:
+  /// Payloads from this size on are queued as a shared buffer rather than copied.
+  static constexpr size_t shared_payload_threshold = 1024;
+
+  void append(const net::mqtt::packet& p, net::mqtt::protocol_version version);
+
+  /// `head` is everything of the PUBLISH but the payload, which comes from `msg`.
+  void append_publish(const net::mqtt::publish_packet& head, const message_ptr& msg,
+                      net::mqtt::protocol_version version);
+
+  bool empty() const { return current_.empty() && buffers_.empty(); }
+
+  /// Hands the batch to the sink (if any) and starts a new one.
+  void flush_to(connection_sink* sink);
+
+ private:
+  void seal_current();
+
+  std::string current_;
+  std::vector<out_buffer> buffers_;
+};
+
+}  // namespace mqhub::actors

@@ -1,0 +1,183 @@
+#include "actors/session_actor.hpp"
+
+#include <chrono>
+#include <utility>
+
+#include <caf/actor_cast.hpp>
+
+namespace mqhub::actors {
+
+namespace mqtt = net::mqtt;
+
+namespace {
+
+constexpr uint32_t never_expires = 0xFFFFFFFF;
+
+}  // namespace
+
+session_actor::session_actor(caf::actor_config& cfg, session_context context, caf::actor directory,
+                             std::string client_id)
+    : caf::event_based_actor(cfg),
+      context_(std::move(context)),
+      directory_(std::move(directory)),
+      client_id_(std::move(client_id)),
+      outbound_(context_.limits.queue_limit) {}
+
+caf::behavior session_actor::make_behavior() {
+  return {
+      [this](connect_request& request) { attach(request); },
+      [this](session_input& input) { handle_input(input); },
+      [this](delivery_batch& batch) { deliver(batch); },
+      [this](const connection_closed& closed) { on_connection_closed(closed); },
+      [this](const session_expiry_tick& tick) { on_session_expiry(tick); },
+      [this](const will_delay_tick& tick) { on_will_delay(tick); },
+  };
+}
+
+void session_actor::attach(connect_request& request) {
+  ++attach_count_;
+  ++epoch_;
+  ending_ = false;
+  bool had_session = attach_count_ > 1;
+  if (sink_) {
+    // Takeover (MQTT-3.1.4-3): the old connection is told why and closed; its will goes out unless the
+    // session continues within the will delay (MQTT-3.1.3-9).
+    if (v5()) {
+      writer_.append(mqtt::disconnect_packet{mqtt::reason_code::session_taken_over, {}}, version_);
+      flush();
+    }
+    sink_->close();
+    sink_.reset();
+    bool delayed = will_ && will_->props.will_delay_interval.value_or(0) > 0;
+    if (will_ && (request.clean_start || !delayed))
+      publish_will();
+  } else if (will_pending_ && request.clean_start) {
+    publish_will();  // the old session ends now, before its will delay (MQTT-3.1.3-9)
+  }
+  will_pending_ = false;
+  will_.reset();
+
+  if (request.clean_start && had_session) {
+    clear_subscriptions();
+    outbound_.clear();
+    inbound_qos2_.clear();
+    had_session = false;
+  }
+
+  sink_ = std::move(request.sink);
+  version_ = request.version;
+  session_expiry_ = request.session_expiry;
+  client_maximum_packet_size_ = request.maximum_packet_size;
+  server_receive_maximum_ = request.server_receive_maximum;
+  will_ = std::move(request.will);
+  outbound_.set_window(std::min<size_t>(context_.limits.max_inflight, request.receive_maximum));
+
+  request.connack.session_present = had_session;  // MQTT-3.2.2-2, -3
+  writer_.append(request.connack, version_);
+  flush();
+  sink_->attached(caf::actor_cast<caf::actor>(this));
+  auto now = clock::now();
+  resend_inflight(now);  // MQTT-4.4.0-1
+  fill_window(now);
+  flush();
+}
+
+void session_actor::on_connection_closed(const connection_closed& closed) {
+  if (closed.sink != sink_)
+    return;  // a connection that was already taken over
+  sink_.reset();
+  ++epoch_;
+  if (closed.session_expiry)
+    session_expiry_ = *closed.session_expiry;
+  if (closed.clean_disconnect)
+    will_.reset();  // MQTT-3.1.2-8
+  if (will_) {
+    auto delay = will_->props.will_delay_interval.value_or(0);
+    if (delay == 0 || session_expiry_ == 0) {
+      publish_will();
+    } else {
+      will_pending_ = true;
+      delayed_send(caf::actor_cast<caf::actor>(this), std::chrono::seconds(delay), will_delay_tick{epoch_});
+    }
+  }
+  if (session_expiry_ == 0)
+    end_session();
+  else if (session_expiry_ != never_expires)
+    delayed_send(caf::actor_cast<caf::actor>(this), std::chrono::seconds(session_expiry_),
+                 session_expiry_tick{epoch_});
+}
+
+void session_actor::on_will_delay(const will_delay_tick& tick) {
+  if (tick.epoch == epoch_ && will_pending_)
+    publish_will();
+}
+
+void session_actor::on_session_expiry(const session_expiry_tick& tick) {
+  if (tick.epoch == epoch_ && !sink_)
+    end_session();
+}
+
+void session_actor::end_session() {
+  if (ending_)
+    return;
+  ending_ = true;
+  auto epoch = epoch_;
+  // The directory refuses when it has handed this session a new connection meanwhile; that attach is
+  // then already in our mailbox and the session lives on.
+  request(directory_, caf::infinite, session_end_request{client_id_, attach_count_}).then([this, epoch](bool ok) {
+    if (!ok || epoch != epoch_ || sink_) {
+      ending_ = false;
+      return;
+    }
+    if (will_pending_)
+      publish_will();  // the session ends before the will delay (MQTT-3.1.3-9)
+    clear_subscriptions();
+    quit();
+  });
+}
+
+void session_actor::publish_will() {
+  will_pending_ = false;
+  if (!will_)
+    return;
+  auto msg = make_will_message(std::move(*will_), client_id_, clock::now());
+  will_.reset();
+  const auto& shards = *context_.shards;
+  send(shards[shards.shard_of_topic(msg->topic)], publish_batch{{std::move(msg)}});
+}
+
+void session_actor::clear_subscriptions() {
+  if (subscriptions_.empty())
+    return;
+  const auto& shards = *context_.shards;
+  std::vector<unsubscribe_request> requests(shards.size());
+  for (const auto& [filter, entry] : subscriptions_) {
+    auto pin = shards.shard_of_filter(entry.filter);
+    for (size_t i = 0; i < shards.size(); ++i)
+      if (!pin || *pin == i)
+        requests[i].filters.emplace_back(entry.filter, entry.group);
+  }
+  for (size_t i = 0; i < shards.size(); ++i) {
+    if (requests[i].filters.empty())
+      continue;
+    requests[i].session = caf::actor_cast<caf::actor>(this);
+    send(shards[i], std::move(requests[i]));
+  }
+  subscriptions_.clear();
+}
+
+void session_actor::disconnect(mqtt::reason_code code, std::string reason) {
+  if (!sink_)
+    return;
+  if (v5()) {
+    mqtt::disconnect_packet packet{code, {}};
+    packet.props.reason_string = std::move(reason);
+    writer_.append(packet, version_);
+    flush();
+  }
+  auto sink = sink_;
+  sink->close();  // a connection closed by its session sends no notice, so the session notes it here
+  on_connection_closed(connection_closed{sink, false, std::nullopt});
+}
+
+}  // namespace mqhub::actors

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/broker_stats.hpp"
+#include "actors/messages.hpp"
+#include "actors/outbound_flow.hpp"
+#include "actors/packet_writer.hpp"
+#include "actors/session_limits.hpp"
+#include "actors/shard_map.hpp"
+
+namespace mqhub::actors {
+
+/// What every session of a node shares.
+struct session_context {
+  std::shared_ptr<const shard_map> shards;
+  std::shared_ptr<broker_stats> stats;
+  session_limits limits;
+};
+
+/// The MQTT session of one client id (DESIGN §3): subscriptions, the inflight window and queue towards the
+/// client, QoS 2 receive state, Last Will and expiry. It outlives its connection when the session persists.
+class session_actor : public caf::event_based_actor {
+ public:
+  session_actor(caf::actor_config& cfg, session_context context, caf::actor directory, std::string client_id);
+
+  caf::behavior make_behavior() override;
+
+ private:
+  // Connection lifecycle (session_actor.cpp).
+  void attach(connect_request& request);
+  void on_connection_closed(const connection_closed& closed);
+  void on_session_expiry(const session_expiry_tick& tick);
+  void on_will_delay(const will_delay_tick& tick);
+  void end_session();
+  void publish_will();
+  void clear_subscriptions();
+  void disconnect(net::mqtt::reason_code code, std::string reason);
+
+  // Packets from the client (session_input.cpp).
+  void handle_input(session_input& input);
+  void on_qos2_publish(net::mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards);
+  void on_ack(const net::mqtt::ack_packet& ack);
+  void on_subscribe(subscribe_command& command);
+  void on_unsubscribe(const net::mqtt::unsubscribe_packet& unsubscribe);
+  void send_to_shards(std::vector<publish_batch>& batches);
+
+  // Messages to the client (session_delivery.cpp).
+  void deliver(delivery_batch& batch);
+  void deliver_one(delivery&& item, clock::time_point now);
+  void start_publish(delivery&& item, clock::time_point now);
+  /// Encodes the PUBLISH; false when it exceeds the client's Maximum Packet Size and was discarded.
+  bool send_publish(const delivery& item, uint16_t packet_id, bool dup, clock::time_point now);
+  void fill_window(clock::time_point now);
+  void resend_inflight(clock::time_point now);
+  void flush();
+  bool v5() const { return version_ == net::mqtt::protocol_version::v5; }
+
+  session_context context_;
+  caf::actor directory_;
+  std::string client_id_;
+
+  // The current connection, if any.
+  connection_sink_ptr sink_;
+  net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
+  uint32_t client_maximum_packet_size_ = 0;
+  uint16_t server_receive_maximum_ = 65535;
+  packet_writer writer_;
+  net::mqtt::publish_packet publish_head_;  // reused to encode each outgoing PUBLISH
+  uint64_t sent_since_flush_ = 0;
+
+  // Session state.
+  uint32_t session_expiry_ = 0;
+  std::optional<net::mqtt::will_message> will_;
+  bool will_pending_ = false;  // the connection is gone and the will waits for its delay
+  std::map<std::string, subscription_request_entry, std::less<>> subscriptions_;  // by filter as subscribed
+  outbound_flow outbound_;
+  std::unordered_set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL not yet received (MQTT-4.3.3-9)
+
+  uint64_t attach_count_ = 0;  // compared by the directory before the session may end
+  uint64_t epoch_ = 0;         // invalidates timers and replies from an earlier connection
+  bool ending_ = false;
+};
+
+}  // namespace mqhub::actors

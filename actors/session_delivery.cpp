@@ -1,0 +1,110 @@
+#include <algorithm>
+#include <utility>
+
+#include "actors/session_actor.hpp"
+#include "net/mqtt/encoder.hpp"
+
+namespace mqhub::actors {
+
+namespace mqtt = net::mqtt;
+
+void session_actor::deliver(delivery_batch& batch) {
+  auto now = clock::now();
+  for (auto& item : batch.deliveries)
+    deliver_one(std::move(item), now);
+  flush();
+}
+
+void session_actor::deliver_one(delivery&& item, clock::time_point now) {
+  if (item.msg->expired(now))
+    return;  // MQTT-3.3.2-5
+  if (!sink_ || (item.qos > 0 && (!outbound_.window_open() || outbound_.has_queued()))) {
+    if (auto dropped = outbound_.enqueue(std::move(item)); dropped > 0)
+      context_.stats->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
+    return;
+  }
+  if (item.qos == 0) {
+    if (sink_->pending_bytes() > context_.limits.write_buffer_limit) {
+      context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    send_publish(item, 0, false, now);
+    return;
+  }
+  start_publish(std::move(item), now);
+}
+
+void session_actor::start_publish(delivery&& item, clock::time_point now) {
+  const auto& entry = outbound_.start(std::move(item));
+  if (!send_publish(entry.item, entry.packet_id, false, now))
+    outbound_.abandon(entry.packet_id);
+}
+
+bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool dup, clock::time_point now) {
+  const auto& msg = *item.msg;
+  auto& head = publish_head_;
+  head.topic = msg.topic;
+  head.qos_level = static_cast<mqtt::qos>(item.qos);
+  head.retain = item.retain;
+  head.dup = dup;
+  head.packet_id = packet_id;
+  if (v5()) {
+    head.props = msg.props;
+    head.props.subscription_identifiers = item.subscription_ids;
+    if (msg.expires_at) {
+      // The receiver sees the time left, not the original interval (MQTT-3.3.2-6).
+      auto left = std::chrono::ceil<std::chrono::seconds>(*msg.expires_at - now).count();
+      head.props.message_expiry_interval = static_cast<uint32_t>(std::max<int64_t>(left, 1));
+    }
+    if (client_maximum_packet_size_ != 0) {
+      head.payload.clear();
+      auto size = mqtt::encoded_size(head, version_) + msg.payload.size();
+      if (size > client_maximum_packet_size_) {
+        // Too large for this client: discarded as if delivered (MQTT-3.1.2-25).
+        context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+    }
+  }
+  writer_.append_publish(head, item.msg, version_);
+  ++sent_since_flush_;
+  return true;
+}
+
+void session_actor::fill_window(clock::time_point now) {
+  if (!sink_)
+    return;
+  while (outbound_.has_queued() && outbound_.window_open()) {
+    auto item = *outbound_.next_queued();
+    if (item.msg->expired(now))
+      continue;
+    if (item.qos == 0) {
+      send_publish(item, 0, false, now);
+      continue;
+    }
+    start_publish(std::move(item), now);
+  }
+}
+
+void session_actor::resend_inflight(clock::time_point now) {
+  std::vector<uint16_t> too_large;
+  for (const auto& entry : outbound_.inflight()) {
+    if (entry.released)
+      writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrel, entry.packet_id, mqtt::reason_code::success, {}},
+                     version_);
+    else if (!send_publish(entry.item, entry.packet_id, true, now))
+      too_large.push_back(entry.packet_id);
+  }
+  for (auto id : too_large)
+    outbound_.abandon(id);
+}
+
+void session_actor::flush() {
+  writer_.flush_to(sink_.get());
+  if (sent_since_flush_ > 0) {
+    context_.stats->messages_sent.fetch_add(sent_since_flush_, std::memory_order_relaxed);
+    sent_since_flush_ = 0;
+  }
+}
+
+}  // namespace mqhub::actors

@@ -1,0 +1,185 @@
+#include <utility>
+
+#include <caf/actor_cast.hpp>
+
+#include "actors/session_actor.hpp"
+#include "net/mqtt/topic.hpp"
+
+namespace mqhub::actors {
+
+namespace mqtt = net::mqtt;
+
+void session_actor::handle_input(session_input& input) {
+  if (!sink_)
+    return;  // the connection closed while this was in flight
+  std::vector<publish_batch> to_shards;
+  for (auto& packet : input.packets) {
+    if (auto* publish = std::get_if<mqtt::publish_packet>(&packet))
+      on_qos2_publish(*publish, to_shards);
+    else if (auto* ack = std::get_if<mqtt::ack_packet>(&packet))
+      on_ack(*ack);
+    else if (auto* subscribe = std::get_if<subscribe_command>(&packet))
+      on_subscribe(*subscribe);
+    else
+      on_unsubscribe(std::get<mqtt::unsubscribe_packet>(packet));
+    if (!sink_)
+      break;
+  }
+  send_to_shards(to_shards);
+  fill_window(clock::now());
+  flush();
+}
+
+void session_actor::send_to_shards(std::vector<publish_batch>& batches) {
+  const auto& shards = *context_.shards;
+  for (size_t i = 0; i < batches.size(); ++i)
+    if (!batches[i].messages.empty())
+      send(shards[i], std::move(batches[i]));
+}
+
+void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards) {
+  auto id = publish.packet_id;
+  if (!inbound_qos2_.contains(id)) {
+    if (inbound_qos2_.size() >= server_receive_maximum_) {
+      disconnect(mqtt::reason_code::receive_maximum_exceeded, "more QoS 2 PUBLISHes than Receive Maximum");
+      return;  // MQTT-3.3.4-9
+    }
+    // Forwarded once; a resend with DUP before PUBREL only gets another PUBREC (MQTT-4.3.3-10).
+    inbound_qos2_.insert(id);
+    const auto& shards = *context_.shards;
+    to_shards.resize(shards.size());
+    auto shard = shards.shard_of_topic(publish.topic);
+    to_shards[shard].messages.push_back(make_message(std::move(publish), client_id_, clock::now()));
+  }
+  writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrec, id, mqtt::reason_code::success, {}}, version_);
+}
+
+void session_actor::on_ack(const mqtt::ack_packet& ack) {
+  auto not_found = mqtt::reason_code::packet_identifier_not_found;
+  switch (ack.type) {
+    case mqtt::packet_type::puback:
+      outbound_.complete(ack.packet_id, false);
+      break;
+    case mqtt::packet_type::pubrec:
+      if (is_error(ack.code)) {
+        outbound_.abandon(ack.packet_id);
+        break;
+      }
+      writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrel, ack.packet_id,
+                                      outbound_.release(ack.packet_id) ? mqtt::reason_code::success : not_found,
+                                      {}},
+                     version_);
+      break;
+    case mqtt::packet_type::pubcomp:
+      outbound_.complete(ack.packet_id, true);
+      break;
+    case mqtt::packet_type::pubrel: {
+      bool known = inbound_qos2_.erase(ack.packet_id) > 0;
+      writer_.append(mqtt::ack_packet{mqtt::packet_type::pubcomp, ack.packet_id,
+                                      known ? mqtt::reason_code::success : not_found, {}},
+                     version_);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void session_actor::on_subscribe(subscribe_command& command) {
+  auto& packet = command.packet;
+  const auto& shards = *context_.shards;
+  std::vector<subscribe_request> requests(shards.size());
+  std::vector<mqtt::reason_code> codes;
+  uint32_t subscription_id =
+      packet.props.subscription_identifiers.empty() ? 0 : packet.props.subscription_identifiers.front();
+  for (size_t i = 0; i < packet.subscriptions.size(); ++i) {
+    auto& sub = packet.subscriptions[i];
+    if (command.verdicts[i] != mqtt::reason_code::success) {
+      codes.push_back(command.verdicts[i]);
+      continue;
+    }
+    subscription_request_entry entry;
+    std::string_view group;
+    std::string_view plain;
+    if (mqtt::split_shared_filter(sub.filter, group, plain)) {
+      entry.filter = plain;
+      entry.group = group;
+    } else {
+      entry.filter = sub.filter;
+    }
+    entry.max_qos = static_cast<uint8_t>(sub.max_qos);
+    entry.no_local = sub.no_local;
+    entry.retain_as_published = sub.retain_as_published;
+    entry.retain_handling = sub.retain_handling;
+    entry.subscription_id = subscription_id;
+    auto pin = shards.shard_of_filter(entry.filter);
+    for (size_t s = 0; s < shards.size(); ++s)
+      if (!pin || *pin == s)
+        requests[s].entries.push_back(entry);
+    subscriptions_[sub.filter] = std::move(entry);
+    codes.push_back(static_cast<mqtt::reason_code>(sub.max_qos));  // granted QoS (MQTT-3.9.3)
+  }
+
+  // SUBACK goes out once every shard has the subscriptions, followed by the retained messages they found.
+  struct pending {
+    mqtt::suback_packet suback;
+    size_t replies_missing = 0;
+    delivery_batch retained;
+  };
+  auto state = std::make_shared<pending>();
+  state->suback.packet_id = packet.packet_id;
+  state->suback.codes = std::move(codes);
+  auto epoch = epoch_;
+  auto finish = [this, state, epoch] {
+    if (epoch != epoch_ || !sink_)
+      return;
+    writer_.append(state->suback, version_);
+    deliver(state->retained);
+  };
+  auto self = caf::actor_cast<caf::actor>(this);
+  for (size_t s = 0; s < shards.size(); ++s) {
+    if (requests[s].entries.empty())
+      continue;
+    requests[s].session = self;
+    requests[s].client_id = client_id_;
+    ++state->replies_missing;
+    request(shards[s], caf::infinite, std::move(requests[s])).then([state, finish](subscribe_reply& reply) {
+      for (auto& d : reply.retained)
+        state->retained.deliveries.push_back(std::move(d));
+      if (--state->replies_missing == 0)
+        finish();
+    });
+  }
+  if (state->replies_missing == 0)
+    writer_.append(state->suback, version_);
+}
+
+void session_actor::on_unsubscribe(const mqtt::unsubscribe_packet& unsubscribe) {
+  const auto& shards = *context_.shards;
+  std::vector<unsubscribe_request> requests(shards.size());
+  mqtt::unsuback_packet unsuback;
+  unsuback.packet_id = unsubscribe.packet_id;
+  for (const auto& filter : unsubscribe.filters) {
+    auto it = subscriptions_.find(filter);
+    if (it == subscriptions_.end()) {
+      unsuback.codes.push_back(mqtt::reason_code::no_subscription_existed);
+      continue;
+    }
+    auto pin = shards.shard_of_filter(it->second.filter);
+    for (size_t s = 0; s < shards.size(); ++s)
+      if (!pin || *pin == s)
+        requests[s].filters.emplace_back(it->second.filter, it->second.group);
+    subscriptions_.erase(it);
+    unsuback.codes.push_back(mqtt::reason_code::success);
+  }
+  auto self = caf::actor_cast<caf::actor>(this);
+  for (size_t s = 0; s < shards.size(); ++s) {
+    if (requests[s].filters.empty())
+      continue;
+    requests[s].session = self;
+    send(shards[s], std::move(requests[s]));
+  }
+  writer_.append(unsuback, version_);
+}
+
+}  // namespace mqhub::actors

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/broker_stats.hpp"
+#include "actors/messages.hpp"
+#include "actors/retained_store.hpp"
+#include "actors/subscription_trie.hpp"
+
+namespace mqhub::actors {
+
+/// Owns the subscriptions and retained messages of a slice of the topic space (DESIGN §3). A publish batch
+/// in, one delivery batch out per subscriber that matched anything in it.
+class shard_actor : public caf::event_based_actor {
+ public:
+  shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats);
+
+  caf::behavior make_behavior() override;
+
+ private:
+  struct subscriber {
+    caf::actor session;
+    std::string client_id;
+    size_t subscriptions = 0;
+  };
+
+  void route(const publish_batch& batch);
+  void route_one(const message_ptr& msg);
+  delivery& delivery_slot(uint64_t subscriber);
+  subscribe_reply subscribe(const subscribe_request& request);
+  void unsubscribe(const unsubscribe_request& request);
+
+  std::shared_ptr<broker_stats> stats_;
+  subscription_trie trie_;
+  retained_store retained_;
+  std::unordered_map<uint64_t, subscriber> subscribers_;
+
+  // Scratch space of `route`, kept between batches so routing does not allocate in the steady state.
+  std::unordered_map<uint64_t, size_t> batch_of_subscriber_;
+  std::vector<std::pair<uint64_t, delivery_batch>> batches_;
+  std::vector<subscription_entry> shared_matches_;
+};
+
+}  // namespace mqhub::actors

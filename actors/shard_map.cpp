@@ -1,0 +1,32 @@
+#include "actors/shard_map.hpp"
+
+#include <functional>
+#include <utility>
+
+namespace mqhub::actors {
+
+std::string_view shard_key(std::string_view topic, size_t levels) {
+  size_t end = 0;
+  for (size_t level = 0; level < levels; ++level) {
+    auto slash = topic.find('/', end);
+    if (slash == std::string_view::npos)
+      return topic;
+    end = slash + 1;
+  }
+  return topic.substr(0, end - 1);
+}
+
+shard_map::shard_map(std::vector<caf::actor> shards, size_t levels) : shards_(std::move(shards)), levels_(levels) {}
+
+size_t shard_map::shard_of_topic(std::string_view topic) const {
+  return std::hash<std::string_view>{}(shard_key(topic, levels_)) % shards_.size();
+}
+
+std::optional<size_t> shard_map::shard_of_filter(std::string_view filter) const {
+  auto key = shard_key(filter, levels_);
+  if (key.find_first_of("+#") != std::string_view::npos)
+    return std::nullopt;
+  return shard_of_topic(key);
+}
+
+}  // namespace mqhub::actors

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+namespace mqhub::actors {
+
+/// Which shard owns a topic: a hash of its first `levels` topic levels (DESIGN §3). A filter with a wildcard
+/// within those levels may match topics of every shard, so it is registered on all of them.
+class shard_map {
+ public:
+  shard_map(std::vector<caf::actor> shards, size_t levels);
+
+  size_t shard_of_topic(std::string_view topic) const;
+
+  /// The one shard that can hold matches of `filter` (a plain filter), or nullopt for all shards.
+  std::optional<size_t> shard_of_filter(std::string_view filter) const;
+
+  const caf::actor& operator[](size_t index) const { return shards_[index]; }
+  size_t size() const { return shards_.size(); }
+  const std::vector<caf::actor>& all() const { return shards_; }
+
+ private:
+  std::vector<caf::actor> shards_;
+  size_t levels_;
+};
+
+/// The first `levels` levels of `topic` (all of it when shorter), the part a shard is chosen by.
+std::string_view shard_key(std::string_view topic, size_t levels);
+
+}  // namespace mqhub::actors

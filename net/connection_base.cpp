@@ -1,0 +1,275 @@
+#include "net/connection_base.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <caf/send.hpp>
+
+#include "net/mqtt/encoder.hpp"
+#include "net/mqtt/frame.hpp"
+
+namespace mqhub::net {
+
+namespace mqtt = net::mqtt;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr size_t initial_buffer_size = 4096;
+constexpr size_t min_read_space = 1024;
+
+}  // namespace
+
+connection_base::connection_base(asio::io_context& io, std::shared_ptr<node_services> services, peer_identity peer)
+    : io_(io), services_(std::move(services)), peer_(std::move(peer)), keepalive_timer_(io) {
+  std::lock_guard guard{services_->connections_mutex};
+  services_->connections.insert(this);
+}
+
+connection_base::~connection_base() {
+  std::lock_guard guard{services_->connections_mutex};
+  services_->connections.erase(this);
+}
+
+void connection_base::start() {
+  buffer_.resize(initial_buffer_size);
+  last_packet_at_ = std::chrono::steady_clock::now();
+  // A client must send CONNECT within a reasonable time (MQTT-3.1.4... 4.2): treat it like a keepalive of 10 s.
+  keep_alive_ = 10;
+  arm_keepalive();
+  read_more();
+}
+
+void connection_base::read_more() {
+  if (reading_ || state_ == state::closed || state_ == state::connecting)
+    return;
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+  } else if (buffer_.size() - end_ < min_read_space && begin_ > 0) {
+    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (buffer_.size() - end_ < min_read_space)
+    buffer_.resize(buffer_.size() * 2);
+  reading_ = true;
+  transport_read(asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
+                 [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n); });
+}
+
+void connection_base::on_read(const boost::system::error_code& ec, size_t bytes) {
+  reading_ = false;
+  if (state_ == state::closed)
+    return;
+  if (ec) {
+    finish(false, std::nullopt);  // closed without DISCONNECT: the will goes out (MQTT-3.1.2-8)
+    return;
+  }
+  end_ += bytes;
+  process_buffer();
+  read_more();
+}
+
+void connection_base::process_buffer() {
+  while (state_ == state::awaiting_connect || state_ == state::connected) {
+    std::span<const uint8_t> available(buffer_.data() + begin_, end_ - begin_);
+    auto f = mqtt::peek_frame(available, services_->limits.max_packet_size);
+    if (f.state == mqtt::frame::status::incomplete) {
+      if (f.header_size > 0 && f.total_size() > buffer_.size() - begin_) {
+        // Make room for the whole packet; its size was checked against the maximum packet size.
+        std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+        buffer_.resize(f.total_size() + min_read_space);
+      }
+      break;
+    }
+    if (f.state == mqtt::frame::status::malformed) {
+      violation(mqtt::reason_code::malformed_packet, "malformed remaining length");
+      break;
+    }
+    if (f.state == mqtt::frame::status::too_large) {
+      violation(mqtt::reason_code::packet_too_large, "packet exceeds the maximum packet size");  // MQTT-3.2.2-15
+      break;
+    }
+    auto body = available.subspan(f.header_size, f.remaining_length);
+    begin_ += f.total_size();
+    last_packet_at_ = std::chrono::steady_clock::now();
+    if (state_ == state::awaiting_connect)
+      on_connect(f.first_byte, body);
+    else
+      on_packet(f.first_byte, body);
+  }
+  flush_batches();
+  if (buffer_.size() > initial_buffer_size && begin_ == end_) {
+    // A large packet is gone: give its memory back so idle connections stay small.
+    buffer_.assign(initial_buffer_size, 0);
+    begin_ = end_ = 0;
+  }
+}
+
+void connection_base::flush_batches() {
+  if (received_ > 0) {
+    services_->stats->messages_received.fetch_add(received_, std::memory_order_relaxed);
+    received_ = 0;
+  }
+  for (size_t i = 0; i < to_shards_.size(); ++i) {
+    if (!to_shards_[i].messages.empty())
+      caf::anon_send((*services_->shards)[i], std::move(to_shards_[i]));
+    to_shards_[i] = actors::publish_batch{};
+  }
+  if (!to_session_.packets.empty()) {
+    if (session_)
+      caf::anon_send(session_, std::move(to_session_));
+    to_session_ = actors::session_input{};
+  }
+  if (!own_out_.empty()) {
+    write({std::make_shared<const std::string>(std::move(own_out_))});
+    own_out_ = std::string();
+  }
+}
+
+void connection_base::queue_own(const mqtt::packet& p) { mqtt::encode(p, version_, own_out_); }
+
+void connection_base::write(std::vector<actors::out_buffer> buffers) {
+  size_t bytes = 0;
+  for (const auto& b : buffers)
+    bytes += b->size();
+  bool schedule = false;
+  {
+    std::lock_guard guard{write_mutex_};
+    if (close_requested_ && !write_scheduled_)
+      return;  // the transport is closed or closing
+    pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    if (pending_.empty())
+      pending_ = std::move(buffers);
+    else
+      pending_.insert(pending_.end(), std::make_move_iterator(buffers.begin()),
+                      std::make_move_iterator(buffers.end()));
+    schedule = !write_scheduled_;
+    write_scheduled_ = true;
+  }
+  if (schedule)
+    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+}
+
+void connection_base::start_write() {
+  {
+    std::lock_guard guard{write_mutex_};
+    writing_.swap(pending_);
+    if (writing_.empty()) {
+      write_scheduled_ = false;
+      if (close_requested_)
+        transport_close();
+      return;
+    }
+  }
+  write_buffers_.clear();
+  for (const auto& b : writing_)
+    write_buffers_.emplace_back(b->data(), b->size());
+  transport_write(write_buffers_, [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+    self->on_written(ec, n);
+  });
+}
+
+void connection_base::on_written(const boost::system::error_code& ec, size_t bytes) {
+  pending_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+  writing_.clear();
+  if (ec) {
+    {
+      std::lock_guard guard{write_mutex_};
+      pending_bytes_.store(0, std::memory_order_relaxed);
+      pending_.clear();
+      write_scheduled_ = false;
+    }
+    finish(false, std::nullopt);
+    return;
+  }
+  start_write();
+}
+
+void connection_base::attached(caf::actor session) {
+  asio::post(io_, [self = shared_from_this(), session = std::move(session)]() mutable {
+    if (self->state_ != state::connecting)
+      return;
+    self->session_ = std::move(session);
+    self->state_ = state::connected;
+    self->services_->stats->clients_connected.fetch_add(1, std::memory_order_relaxed);
+    self->process_buffer();  // packets the client sent right after CONNECT
+    self->read_more();
+  });
+}
+
+void connection_base::close() {
+  asio::post(io_, [self = shared_from_this()] {
+    // The session closes a connection it has given up (takeover, protocol error): it needs no notice.
+    self->closed_notified_ = true;
+    self->finish(false, std::nullopt);
+  });
+}
+
+void connection_base::shut_down() {
+  asio::post(io_, [self = shared_from_this()] {
+    if (self->state_ == state::closed)
+      return;
+    if (self->state_ == state::connected && self->version_ == mqtt::protocol_version::v5) {
+      self->queue_own(mqtt::disconnect_packet{mqtt::reason_code::server_shutting_down, {}});
+      self->flush_batches();
+    }
+    self->finish(false, std::nullopt);
+  });
+}
+
+void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> session_expiry) {
+  if (state_ == state::closed)
+    return;
+  if (state_ == state::connected)
+    services_->stats->clients_connected.fetch_sub(1, std::memory_order_relaxed);
+  state_ = state::closed;
+  keepalive_timer_.cancel();
+  flush_batches();
+  if (session_ && !closed_notified_) {
+    closed_notified_ = true;
+    caf::anon_send(session_, actors::connection_closed{shared_from_this(), clean_disconnect, session_expiry});
+  }
+  session_ = caf::actor{};
+  // Close once what is queued (a CONNACK or DISCONNECT with the reason) is written.
+  bool close_now = false;
+  {
+    std::lock_guard guard{write_mutex_};
+    close_requested_ = true;
+    close_now = !write_scheduled_;
+  }
+  if (close_now)
+    transport_close();
+}
+
+void connection_base::arm_keepalive() {
+  if (keep_alive_ == 0 || state_ == state::closed)
+    return;
+  // MQTT-3.1.2-22: one and a half times the keep alive without a packet ends the connection.
+  auto limit = std::chrono::milliseconds(keep_alive_ * 1500);
+  keepalive_timer_.expires_at(last_packet_at_ + limit);
+  keepalive_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec)
+      self->on_keepalive_timer();
+  });
+}
+
+void connection_base::on_keepalive_timer() {
+  if (state_ == state::closed)
+    return;
+  auto limit = std::chrono::milliseconds(keep_alive_ * 1500);
+  if (std::chrono::steady_clock::now() - last_packet_at_ >= limit) {
+    if (state_ == state::connected)
+      violation(mqtt::reason_code::keep_alive_timeout, "keep alive timeout");
+    else
+      finish(false, std::nullopt);
+    return;
+  }
+  arm_keepalive();
+}
+
+}  // namespace mqhub::net

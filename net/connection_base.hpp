@@ -1,0 +1,128 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <caf/actor.hpp>
+
+#include "actors/connection_sink.hpp"
+#include "actors/messages.hpp"
+#include "net/access_policy.hpp"
+#include "net/mqtt/packet.hpp"
+#include "net/node_services.hpp"
+
+namespace mqhub::net {
+
+/// One client connection, whatever the transport: reads bytes, frames and decodes packets, enforces the
+/// protocol, hands PUBLISH batches to shards and the rest to the client's session actor, and owns the write
+/// queue (one outstanding write that drains everything queued). Runs on one io_context thread; the
+/// connection_sink methods may be called from any thread. Transports (TCP, later TLS and WebSocket)
+/// derive from it and provide the three transport_* operations.
+class connection_base : public actors::connection_sink, public std::enable_shared_from_this<connection_base> {
+ public:
+  connection_base(boost::asio::io_context& io, std::shared_ptr<node_services> services, peer_identity peer);
+  ~connection_base() override;
+
+  /// Starts reading. Call once, after construction through make_shared.
+  void start();
+
+  /// Node shutdown: DISCONNECT 0x8B to MQTT 5 clients, then close (DESIGN §9).
+  void shut_down();
+
+  boost::asio::io_context& executor_context() { return io_; }
+
+  // connection_sink
+  void write(std::vector<actors::out_buffer> buffers) override;
+  void attached(caf::actor session) override;
+  void close() override;
+  size_t pending_bytes() const override { return pending_bytes_.load(std::memory_order_relaxed); }
+
+ protected:
+  using read_handler = std::function<void(const boost::system::error_code&, size_t)>;
+  using write_handler = std::function<void(const boost::system::error_code&, size_t)>;
+
+  /// Reads some bytes into `into`; calls `done` on the connection's thread.
+  virtual void transport_read(boost::asio::mutable_buffer into, read_handler done) = 0;
+  /// Writes all of `buffers`; calls `done` on the connection's thread.
+  virtual void transport_write(const std::vector<boost::asio::const_buffer>& buffers, write_handler done) = 0;
+  /// Closes the transport; pending operations complete with an error.
+  virtual void transport_close() = 0;
+
+ private:
+  enum class state { awaiting_connect, connecting, connected, closed };
+
+  // I/O (connection_base.cpp)
+  void read_more();
+  void on_read(const boost::system::error_code& ec, size_t bytes);
+  void process_buffer();
+  void start_write();
+  void on_written(const boost::system::error_code& ec, size_t bytes);
+  void arm_keepalive();
+  void on_keepalive_timer();
+  void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);
+  void queue_own(const net::mqtt::packet& p);
+  void flush_batches();
+
+  // CONNECT (connection_connect.cpp)
+  void on_connect(uint8_t first_byte, std::span<const uint8_t> body);
+  void refuse_connect(net::mqtt::protocol_version version, net::mqtt::reason_code code);
+
+  // Everything after CONNECT (connection_packets.cpp)
+  void on_packet(uint8_t first_byte, std::span<const uint8_t> body);
+  void on_publish(net::mqtt::publish_packet& publish);
+  void on_subscribe(net::mqtt::subscribe_packet& subscribe);
+  void on_disconnect(const net::mqtt::disconnect_packet& disconnect);
+  void violation(net::mqtt::reason_code code, std::string reason);
+
+  boost::asio::io_context& io_;
+  std::shared_ptr<node_services> services_;
+  peer_identity peer_;
+  state state_ = state::awaiting_connect;
+
+  // Read side (connection thread only).
+  std::vector<uint8_t> buffer_;
+  size_t begin_ = 0;  // first unconsumed byte
+  size_t end_ = 0;    // one past the last byte read
+  bool reading_ = false;
+
+  // Protocol state (connection thread only).
+  net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
+  std::string client_id_;
+  caf::actor session_;
+  std::shared_ptr<const client_access> access_;
+  uint32_t session_expiry_ = 0;
+  uint16_t keep_alive_ = 0;
+  std::chrono::steady_clock::time_point last_packet_at_;
+  boost::asio::steady_timer keepalive_timer_;
+  std::unordered_map<uint16_t, std::string> topic_aliases_;
+
+  // Per-read batches, flushed once per read.
+  std::vector<actors::publish_batch> to_shards_;
+  actors::session_input to_session_;
+  std::string own_out_;
+  uint64_t received_ = 0;
+
+  // Write side: any thread appends under the mutex; the connection thread writes.
+  mutable std::mutex write_mutex_;
+  std::vector<actors::out_buffer> pending_;
+  bool write_scheduled_ = false;
+  bool close_requested_ = false;
+  std::atomic<size_t> pending_bytes_{0};
+  std::vector<actors::out_buffer> writing_;  // owned by the write in progress
+  std::vector<boost::asio::const_buffer> write_buffers_;
+  bool closed_notified_ = false;
+};
+
+}  // namespace mqhub::net

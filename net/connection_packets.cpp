@@ -1,0 +1,125 @@
+#include <utility>
+
+#include "actors/message.hpp"
+#include "net/connection_base.hpp"
+#include "net/mqtt/decoder.hpp"
+#include "net/mqtt/topic.hpp"
+
+namespace mqhub::net {
+
+namespace mqtt = net::mqtt;
+
+void connection_base::violation(mqtt::reason_code code, std::string reason) {
+  if (state_ == state::closed)
+    return;
+  if (version_ == mqtt::protocol_version::v5 && state_ == state::connected) {
+    mqtt::disconnect_packet disconnect{code, {}};  // MQTT-4.13.1-1
+    disconnect.props.reason_string = std::move(reason);
+    queue_own(disconnect);
+  }
+  finish(false, std::nullopt);
+}
+
+void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> body) {
+  auto decoded = mqtt::decode_packet(first_byte, body, version_);
+  if (!decoded) {
+    violation(decoded.error().code, decoded.error().reason);
+    return;
+  }
+  auto& p = *decoded;
+  if (auto* publish = std::get_if<mqtt::publish_packet>(&p)) {
+    on_publish(*publish);
+  } else if (auto* ack = std::get_if<mqtt::ack_packet>(&p)) {
+    to_session_.packets.emplace_back(std::move(*ack));
+  } else if (auto* subscribe = std::get_if<mqtt::subscribe_packet>(&p)) {
+    on_subscribe(*subscribe);
+  } else if (auto* unsubscribe = std::get_if<mqtt::unsubscribe_packet>(&p)) {
+    to_session_.packets.emplace_back(std::move(*unsubscribe));
+  } else if (std::holds_alternative<mqtt::pingreq_packet>(p)) {
+    queue_own(mqtt::pingresp_packet{});  // MQTT-3.12.4-1
+  } else if (auto* disconnect = std::get_if<mqtt::disconnect_packet>(&p)) {
+    on_disconnect(*disconnect);
+  } else {
+    // AUTH without an authentication method, or a packet only a server sends.
+    violation(mqtt::reason_code::protocol_error, "unexpected packet type");
+  }
+}
+
+void connection_base::on_publish(mqtt::publish_packet& publish) {
+  bool v5 = version_ == mqtt::protocol_version::v5;
+  if (v5 && publish.props.topic_alias) {
+    auto alias = *publish.props.topic_alias;
+    if (alias == 0 || alias > services_->limits.topic_alias_maximum) {
+      violation(mqtt::reason_code::topic_alias_invalid, "topic alias out of range");  // MQTT-3.3.2-8, -9
+      return;
+    }
+    if (publish.topic.empty()) {
+      auto it = topic_aliases_.find(alias);
+      if (it == topic_aliases_.end()) {
+        violation(mqtt::reason_code::protocol_error, "unknown topic alias");  // MQTT-3.3.4-... 3.3.2.3.4
+        return;
+      }
+      publish.topic = it->second;
+    } else {
+      topic_aliases_[alias] = publish.topic;
+    }
+  }
+  ++received_;
+  auto qos = publish.qos_level;
+  auto id = publish.packet_id;
+  if (!access_->may_publish(publish.topic)) {
+    // Dropped; MQTT 5 tells the client why (DESIGN §6), 3.1.1 can only complete the flow.
+    auto code = v5 ? mqtt::reason_code::not_authorized : mqtt::reason_code::success;
+    if (qos == mqtt::qos::at_least_once)
+      queue_own(mqtt::ack_packet{mqtt::packet_type::puback, id, code, {}});
+    else if (qos == mqtt::qos::exactly_once)
+      queue_own(mqtt::ack_packet{mqtt::packet_type::pubrec, id, code, {}});
+    return;
+  }
+  if (qos == mqtt::qos::exactly_once) {
+    to_session_.packets.emplace_back(std::move(publish));  // exactly-once state lives in the session
+    return;
+  }
+  const auto& shards = *services_->shards;
+  to_shards_.resize(shards.size());
+  auto shard = shards.shard_of_topic(publish.topic);
+  to_shards_[shard].messages.push_back(
+      actors::make_message(std::move(publish), client_id_, std::chrono::steady_clock::now()));
+  if (qos == mqtt::qos::at_least_once)
+    queue_own(mqtt::ack_packet{mqtt::packet_type::puback, id, mqtt::reason_code::success, {}});
+}
+
+void connection_base::on_subscribe(mqtt::subscribe_packet& subscribe) {
+  actors::subscribe_command command;
+  command.verdicts.reserve(subscribe.subscriptions.size());
+  for (const auto& sub : subscribe.subscriptions) {
+    std::string_view group;
+    std::string_view plain;
+    bool shared = mqtt::split_shared_filter(sub.filter, group, plain);
+    if (shared && sub.no_local) {
+      violation(mqtt::reason_code::protocol_error, "no local on a shared subscription");  // MQTT-3.8.3-4
+      return;
+    }
+    if (!mqtt::is_valid_topic_filter(sub.filter))
+      command.verdicts.push_back(mqtt::reason_code::topic_filter_invalid);
+    else if (!access_->may_subscribe(sub.filter))
+      command.verdicts.push_back(mqtt::reason_code::not_authorized);
+    else
+      command.verdicts.push_back(mqtt::reason_code::success);
+  }
+  command.packet = std::move(subscribe);
+  to_session_.packets.emplace_back(std::move(command));
+}
+
+void connection_base::on_disconnect(const mqtt::disconnect_packet& disconnect) {
+  std::optional<uint32_t> expiry = disconnect.props.session_expiry_interval;
+  if (expiry && *expiry != 0 && session_expiry_ == 0) {
+    // A session that was to end with the connection cannot be made to persist now (MQTT-3.14.2-2).
+    violation(mqtt::reason_code::protocol_error, "session expiry set on DISCONNECT after 0 on CONNECT");
+    return;
+  }
+  // Only a normal disconnection discards the will (MQTT-3.14.4-3); 0x04 and errors publish it.
+  finish(disconnect.code == mqtt::reason_code::normal_disconnection, expiry);
+}
+
+}  // namespace mqhub::net

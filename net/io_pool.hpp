@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+namespace mqhub::net {
+
+/// One io_context per thread: a connection lives on one thread for its whole life, so its handlers never
+/// race and need no strand.
+class io_pool {
+ public:
+  explicit io_pool(size_t threads);
+  ~io_pool();
+  io_pool(const io_pool&) = delete;
+  io_pool& operator=(const io_pool&) = delete;
+
+  /// The context for the next connection, round-robin.
+  boost::asio::io_context& next();
+  boost::asio::io_context& at(size_t index) { return *contexts_[index]; }
+  size_t size() const { return contexts_.size(); }
+
+  void run();
+  void stop();
+
+ private:
+  using work_guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<work_guard> guards_;
+  std::vector<std::thread> threads_;
+  size_t next_ = 0;
+};
+
+}  // namespace mqhub::net

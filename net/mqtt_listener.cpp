@@ -1,0 +1,51 @@
+#include "net/mqtt_listener.hpp"
+
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "net/tcp_connection.hpp"
+
+namespace mqhub::net {
+
+namespace asio = boost::asio;
+
+mqtt_listener::mqtt_listener(io_pool& pool, std::shared_ptr<node_services> services,
+                             const asio::ip::tcp::endpoint& at)
+    : pool_(pool), services_(std::move(services)), acceptor_(pool.at(0)) {
+  acceptor_.open(at.protocol());
+  acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+  acceptor_.bind(at);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+}
+
+void mqtt_listener::start() { accept_next(); }
+
+void mqtt_listener::stop() {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+void mqtt_listener::accept_next() {
+  acceptor_.async_accept(pool_.next(), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                    asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !self->acceptor_.is_open())
+      return;
+    if (!ec) {
+      boost::system::error_code ignored;
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      auto remote = socket.remote_endpoint(ignored);
+      peer_identity peer{remote.address().to_string() + ":" + std::to_string(remote.port())};
+      // Constructed on the accepting thread, started on its own.
+      auto connection = std::make_shared<tcp_connection>(std::move(socket), self->services_, std::move(peer));
+      asio::post(connection->executor_context(), [connection] { connection->start(); });
+    } else {
+      spdlog::warn("accept failed: {}", ec.message());  // e.g. out of file descriptors: keep accepting
+    }
+    self->accept_next();
+  });
+}
+
+}  // namespace mqhub::net

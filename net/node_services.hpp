@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "actors/broker_stats.hpp"
+#include "actors/shard_map.hpp"
+#include "net/access_policy.hpp"
+
+namespace mqhub::net {
+
+class connection_base;
+
+/// Protocol limits a connection enforces on its client and announces in CONNACK.
+struct connection_limits {
+  uint32_t max_packet_size = 268435455;
+  uint16_t receive_maximum = 1024;
+  uint16_t topic_alias_maximum = 64;
+  uint16_t max_keepalive = 65535;
+};
+
+/// What every connection of a node shares: the actors it talks to, the policy, the limits.
+struct node_services {
+  std::shared_ptr<const actors::shard_map> shards;
+  std::vector<caf::actor> directories;
+  std::shared_ptr<actors::broker_stats> stats;
+  std::shared_ptr<access_policy> access;
+  connection_limits limits;
+
+  /// Live connections, for a graceful shutdown.
+  std::mutex connections_mutex;
+  std::unordered_set<connection_base*> connections;
+
+  const caf::actor& directory_of(std::string_view client_id) const;
+};
+
+}  // namespace mqhub::net

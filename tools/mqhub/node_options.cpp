@@ -1,0 +1,72 @@
+#include "tools/mqhub/node_options.hpp"
+
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+namespace mqhub::node {
+
+int parse_options(int argc, char** argv, node_options& o) {
+  CLI::App app{"mqhub: an MQTT 3.1.1 and 5.0 broker node"};
+  app.set_config("--config", "", "TOML file with any of the options below (flags override it)");
+  app.add_option("--data-dir", o.data_dir, "where the node keeps its data")->capture_default_str();
+  app.add_option("--bind", o.bind, "address every listener binds to")->capture_default_str();
+  app.add_option("--mqtt-port", o.mqtt_port, "MQTT over TCP; 0 turns it off")->capture_default_str();
+  app.add_option("--mqtts-port", o.mqtts_port, "MQTT over TLS; 0 turns it off")->capture_default_str();
+  app.add_option("--ws-port", o.ws_port, "MQTT over WebSocket; 0 turns it off")->capture_default_str();
+  app.add_option("--wss-port", o.wss_port, "MQTT over secure WebSocket; 0 turns it off")->capture_default_str();
+  app.add_option("--http-port", o.http_port, "management API; 0 turns it off")->capture_default_str();
+  app.add_option("--cluster-port", o.cluster_port, "cluster port; 0 turns it off")->capture_default_str();
+  app.add_option("--join", o.join, "HOST:PORT of a cluster node to join (repeatable)");
+  app.add_option("--node-name", o.node_name, "name of this node in a cluster");
+  app.add_option("--durability", o.durability, "sync, wal or memory")
+      ->check(CLI::IsMember({"sync", "wal", "memory"}))
+      ->capture_default_str();
+  app.add_flag("--allow-anonymous,!--deny-anonymous", o.allow_anonymous,
+               "accept clients without credentials (until the device registry exists)")
+      ->capture_default_str();
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.add_option("--io-threads", o.io_threads, "network I/O threads (default: one per core)");
+  app.add_option("--shards", o.shards, "topic shards of this node (default: two per core)");
+  app.add_option("--shard-levels", o.shard_levels, "topic levels hashed to choose a shard")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  app.add_option("--max-packet-size", o.limits.max_packet_size, "largest packet accepted from a client")
+      ->check(CLI::Range(16u, 268435455u))
+      ->capture_default_str();
+  app.add_option("--receive-maximum", o.limits.receive_maximum,
+                 "QoS 1/2 PUBLISHes a client may have unacknowledged towards the broker")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  app.add_option("--topic-alias-maximum", o.limits.topic_alias_maximum, "topic aliases a client may use")
+      ->capture_default_str();
+  app.add_option("--max-keepalive", o.limits.max_keepalive, "keep alive a client gets at most, in seconds")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  app.add_option("--max-inflight", o.session.max_inflight, "QoS 1/2 PUBLISHes sent before waiting for acks")
+      ->check(CLI::Range(1, 65534))
+      ->capture_default_str();
+  app.add_option("--session-queue-limit", o.session.queue_limit, "messages queued per session")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
+  app.add_option("--write-buffer-limit", o.session.write_buffer_limit,
+                 "bytes waiting for one client beyond which QoS 0 is dropped")
+      ->capture_default_str();
+  app.add_option("--sys-interval", o.sys_interval, "seconds between $SYS updates; 0 turns them off")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  auto cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+  if (o.io_threads == 0)
+    o.io_threads = cores;
+  if (o.shards == 0)
+    o.shards = 2 * cores;
+  return -1;
+}
+
+}  // namespace mqhub::node
