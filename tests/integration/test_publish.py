@@ -1,0 +1,133 @@
+"""PUBLISH at QoS 0/1/2: acknowledgement flows, delivery QoS, redelivery with DUP, exactly-once for QoS 2."""
+
+import pytest
+
+import raw_mqtt
+from mqtt_helpers import V311, V5, unique_id
+
+
+from mqtt_helpers import clients, raws  # noqa: F401,F811 (pytest fixtures)
+
+PROTOCOLS = [pytest.param(V311, id="v311"), pytest.param(V5, id="v5")]
+RAW_VERSIONS = [pytest.param(4, id="v311"), pytest.param(5, id="v5")]
+
+
+def topic(name):
+    return f"pub/{name}/{unique_id('t')}"
+
+
+def pub_sub(clients, broker, protocol, sub_qos, t):
+    sub = clients(broker, protocol=protocol)
+    granted = sub.subscribe(t, sub_qos)
+    assert granted == [sub_qos], f"expected the SUBACK to grant QoS {sub_qos}, got {granted}"
+    pub = clients(broker, protocol=protocol)
+    return pub, sub
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("qos", [0, 1, 2])
+def test_message_is_acknowledged_and_delivered_at_its_qos(broker, clients, protocol, qos):
+    t = topic("qos")
+    pub, sub = pub_sub(clients, broker, protocol, 2, t)
+    payload = f"hello qos {qos}".encode()
+    # Client -> broker: on_publish fires only after PUBACK (QoS 1) / PUBREC+PUBREL+PUBCOMP (QoS 2)
+    # (MQTT-4.3.2-1/2, MQTT-4.3.3-1/2); publish() asserts that it does.
+    pub.publish(t, payload, qos=qos)
+    # Broker -> client: paho hands a QoS 2 message over only after the broker's PUBREL (MQTT-4.3.3).
+    m = sub.receive(what=f"the QoS {qos} message on {t}")
+    assert (m.topic, m.payload) == (t, payload), f"expected {t!r} {payload!r}, got {m.topic!r} {m.payload!r}"
+    # MQTT 3.8.4: delivered QoS = min(published QoS, granted QoS) = published QoS here.
+    assert m.qos == qos, f"expected the message delivered at QoS {qos} to a QoS 2 subscription, got QoS {m.qos}"
+    sub.assert_nothing_for(0.3, what="exactly one delivery")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("pub_qos,sub_qos", [(2, 1), (2, 0), (1, 0), (0, 2)])
+def test_delivery_qos_is_the_minimum_of_published_and_subscribed(broker, clients, protocol, pub_qos, sub_qos):
+    t = topic("downgrade")
+    pub, sub = pub_sub(clients, broker, protocol, sub_qos, t)
+    pub.publish(t, b"x", qos=pub_qos)
+    m = sub.receive(what=f"the QoS {pub_qos} message")
+    # MQTT-3.8.4-6 (3.1.1) / MQTT-3.8.4-8 (5.0): delivered QoS = min(QoS of the PUBLISH, granted QoS).
+    expected = min(pub_qos, sub_qos)
+    assert m.qos == expected, \
+        f"expected a QoS {pub_qos} message on a QoS {sub_qos} subscription delivered at QoS {expected}, got {m.qos}"
+
+
+def persistent_connect(raw, client_id, version):
+    properties = [(raw_mqtt.SESSION_EXPIRY_INTERVAL, 60)] if version == 5 else ()
+    return raw.connect(client_id, clean=False, properties=properties)
+
+
+@pytest.mark.parametrize("version", RAW_VERSIONS)
+def test_unacknowledged_qos1_message_is_resent_with_dup_after_reconnect(broker, clients, raws, version):
+    cid, t = unique_id("dup"), topic("dup")
+    first = raws(broker, version)
+    persistent_connect(first, cid, version)
+    _, codes, _ = first.subscribe(1, [(t, 1)])
+    assert codes == [1], f"expected QoS 1 granted, got {codes}"
+    clients(broker, protocol=V5).publish(t, b"redeliver me", qos=1)
+    original = first.expect_publish()
+    assert (original.qos, original.dup) == (1, False), \
+        f"expected the first delivery at QoS 1 without DUP, got qos={original.qos} dup={original.dup}"
+    first.abort()  # no PUBACK
+
+    second = raws(broker, version)
+    session_present, code, _ = persistent_connect(second, cid, version)
+    assert code == 0 and session_present, f"expected the stored session to resume, got code {code} sp={session_present}"
+    again = second.expect_publish()
+    # MQTT-4.4.0-1 (3.1.1) / MQTT-4.4.0-1 (5.0): on reconnect with a kept session, unacknowledged PUBLISHes are
+    # resent with their original Packet Identifiers; MQTT-3.3.1-1: DUP is 1 on such a re-delivery.
+    assert again.dup is True, f"expected DUP=1 on the re-delivered PUBLISH, got {again!r}"
+    assert again.packet_id == original.packet_id, \
+        f"expected the same packet id {original.packet_id} on re-delivery, got {again.packet_id}"
+    assert (again.topic, again.payload, again.qos) == (t, b"redeliver me", 1), \
+        f"expected the same message re-delivered, got {again!r}"
+    second.puback(again.packet_id)
+    assert second.sock.read_packet(0.3) is None, "expected no further delivery once the message is acknowledged"
+
+
+def send_qos2(raw, t, payload, packet_id, dup=False):
+    raw.publish(t, payload, qos=2, dup=dup, packet_id=packet_id)
+    _, body = raw.expect(raw_mqtt.PUBREC)
+    got_id, reason, _ = raw_mqtt.parse_ack(body, raw.version)
+    assert got_id == packet_id and reason < 0x80, \
+        f"expected PUBREC for packet {packet_id} with a success code, got id {got_id} reason 0x{reason:02x}"
+
+
+def release(raw, packet_id):
+    raw.pubrel(packet_id)
+    _, body = raw.expect(raw_mqtt.PUBCOMP)
+    got_id, reason, _ = raw_mqtt.parse_ack(body, raw.version)
+    assert got_id == packet_id and reason == 0, f"expected PUBCOMP for packet {packet_id}, got id {got_id}"
+
+
+@pytest.mark.parametrize("version", RAW_VERSIONS)
+def test_qos2_publish_sent_twice_before_pubrel_is_delivered_once(broker, clients, raws, version):
+    t = topic("once")
+    sub = clients(broker, protocol=V5)
+    sub.subscribe(t, 2)
+    pub = raws(broker, version)
+    pub.connect(unique_id())
+    send_qos2(pub, t, b"only once", 7)
+    send_qos2(pub, t, b"only once", 7, dup=True)
+    release(pub, 7)
+    m = sub.receive(what="the QoS 2 message")
+    assert m.payload == b"only once", f"expected the QoS 2 payload, got {m.payload!r}"
+    # MQTT-4.3.3-2 (3.1.1) / MQTT-4.3.3-9,10 (5.0): until PUBREL, a PUBLISH with the same packet id is answered
+    # with PUBREC and MUST NOT cause duplicate delivery to onward recipients.
+    sub.assert_nothing_for(0.5, what="the duplicated QoS 2 PUBLISH delivered only once")
+
+
+def test_qos2_packet_id_reused_after_pubcomp_is_a_new_message(broker, clients, raws):
+    t = topic("reuse")
+    sub = clients(broker, protocol=V5)
+    sub.subscribe(t, 2)
+    pub = raws(broker, 5)
+    pub.connect(unique_id())
+    for payload in (b"first", b"second"):
+        send_qos2(pub, t, payload, 9)
+        release(pub, 9)
+    # MQTT-4.3.3-3 (3.1.1) / MQTT-4.3.3-11 (5.0): after PUBCOMP, a PUBLISH with that packet id is a new publication.
+    got = [m.payload for m in sub.receive_n(2, what="both QoS 2 messages sharing packet id 9")]
+    assert got == [b"first", b"second"], f"expected both publications in order, got {got}"
