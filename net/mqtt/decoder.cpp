@@ -281,13 +281,14 @@ bool read_auth(wire_reader& r, auth_packet& p) {
   return finish(r);
 }
 
+// Decodes straight into the variant: packets carry a large properties block, so every move counts.
 template <class Packet, class Read>
 result<packet> run(wire_reader& r, Read read) {
-  Packet p;
-  if (!read(p)) {
+  packet p{std::in_place_type<Packet>};
+  if (!read(std::get<Packet>(p))) {
     return r.error();
   }
-  return packet{std::move(p)};
+  return p;
 }
 
 }  // namespace

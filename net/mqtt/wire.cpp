@@ -100,23 +100,6 @@ bool wire_reader::fail(reason_code code, std::string_view reason) {
   return false;
 }
 
-void wire_writer::u8(uint8_t value) {
-  if (out_ != nullptr) {
-    out_->push_back(static_cast<char>(value));
-  }
-  size_ += 1;
-}
-
-void wire_writer::u16(uint16_t value) {
-  u8(static_cast<uint8_t>(value >> 8));
-  u8(static_cast<uint8_t>(value));
-}
-
-void wire_writer::u32(uint32_t value) {
-  u16(static_cast<uint16_t>(value >> 16));
-  u16(static_cast<uint16_t>(value));
-}
-
 void wire_writer::variable_byte_integer(uint32_t value) {
   do {
     uint8_t byte = value & 0x7F;
@@ -126,18 +109,6 @@ void wire_writer::variable_byte_integer(uint32_t value) {
     }
     u8(byte);
   } while (value != 0);
-}
-
-void wire_writer::string(std::string_view value) {
-  u16(static_cast<uint16_t>(value.size()));
-  raw(value);
-}
-
-void wire_writer::raw(std::string_view value) {
-  if (out_ != nullptr) {
-    out_->append(value);
-  }
-  size_ += value.size();
 }
 
 }  // namespace mqhub::net::mqtt

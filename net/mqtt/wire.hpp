@@ -56,13 +56,32 @@ class wire_writer {
 
   size_t size() const { return size_; }
 
-  void u8(uint8_t value);
-  void u16(uint16_t value);
-  void u32(uint32_t value);
+  // Inline: the encoder calls these per field, and a PUBLISH head is a handful of them.
+  void u8(uint8_t value) {
+    const char c = static_cast<char>(value);
+    raw({&c, 1});
+  }
+  void u16(uint16_t value) {
+    const char b[2] = {static_cast<char>(value >> 8), static_cast<char>(value)};
+    raw({b, 2});
+  }
+  void u32(uint32_t value) {
+    const char b[4] = {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
+                       static_cast<char>(value >> 8), static_cast<char>(value)};
+    raw({b, 4});
+  }
   void variable_byte_integer(uint32_t value);
   /// Two-byte length, then the bytes: used for both binary data and UTF-8 strings.
-  void string(std::string_view value);
-  void raw(std::string_view value);
+  void string(std::string_view value) {
+    u16(static_cast<uint16_t>(value.size()));
+    raw(value);
+  }
+  void raw(std::string_view value) {
+    if (out_ != nullptr) {
+      out_->append(value);
+    }
+    size_ += value.size();
+  }
 
  private:
   std::string* out_;
