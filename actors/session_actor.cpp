@@ -143,7 +143,8 @@ void session_actor::publish_will() {
   auto msg = make_will_message(std::move(*will_), client_id_, clock::now());
   will_.reset();
   const auto& shards = *context_.shards;
-  send(shards[shards.shard_of_topic(msg->topic)], publish_batch{{std::move(msg)}});
+  const auto& shard = shards[shards.shard_of_topic(msg->topic)];
+  send(shard, publish_batch{{std::move(msg)}});
 }
 
 void session_actor::clear_subscriptions() {
