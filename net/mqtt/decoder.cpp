@@ -183,7 +183,7 @@ bool read_subscribe(wire_reader& r, protocol_version version, subscribe_packet& 
     s.retain_as_published = (options & 0x08) != 0;
     s.retain_handling = (options >> 4) & 0x03;
     if (s.retain_handling == 3) {
-      return r.fail(reason_code::malformed_packet, "retain handling 3");  // spec 3.8.3.1
+      return r.fail(reason_code::protocol_error, "retain handling 3");  // a Protocol Error (3.8.3.1)
     }
     std::string_view group;
     std::string_view plain;

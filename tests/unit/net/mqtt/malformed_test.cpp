@@ -56,7 +56,7 @@ const std::vector<bad_packet>& bad_packets() {
       {"MQTT-3.8.3-3 empty SUBSCRIBE", v5, 0x82, bytes({0, 1, 0}), protocol},
       {"MQTT-3.10.3-2 empty UNSUBSCRIBE", v311, 0xA2, bytes({0, 1}), protocol},
       {"MQTT-3.8.3-5 reserved option bits", v5, 0x82, bytes({0, 1, 0, 0, 1, 'a', 0x40}), malformed},
-      {"retain handling 3", v5, 0x82, bytes({0, 1, 0, 0, 1, 'a', 0x30}), malformed},
+      {"3.8.3.1 retain handling 3 is a protocol error", v5, 0x82, bytes({0, 1, 0, 0, 1, 'a', 0x30}), protocol},
       {"subscription QoS 3", v5, 0x82, bytes({0, 1, 0, 0, 1, 'a', 0x03}), malformed},
       {"MQTT-3-8.3-4 3.1.1 upper option bits", v311, 0x82, bytes({0, 1, 0, 1, 'a', 0x04}), malformed},
       {"MQTT-1.5.4-1 ill-formed UTF-8 filter", v311, 0x82, bytes({0, 1, 0, 1, 0xFF, 0}), malformed},
