@@ -29,6 +29,10 @@ struct delivery {
   uint8_t qos = 0;                        // already the minimum of the message's and the subscription's QoS
   bool retain = false;                    // RETAIN flag to send
   std::vector<uint32_t> subscription_ids;  // of every matching subscription (MQTT-3.3.4-3)
+  /// The whole PUBLISH as encoded once by the shard for every subscriber with this layout (version, QoS,
+  /// retain; packet id 0 and DUP 0, patched per send), or null when this delivery needs its own encoding.
+  out_buffer encoded;
+  net::mqtt::protocol_version encoded_version = net::mqtt::protocol_version::v311;
 };
 
 /// Shard → session: the deliveries of one publish batch for one subscriber.
@@ -51,6 +55,7 @@ struct subscription_request_entry {
 struct subscribe_request {
   caf::actor session;
   std::string client_id;
+  net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;  // for encoding once per layout
   std::vector<subscription_request_entry> entries;
 };
 

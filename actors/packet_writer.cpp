@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "actors/publish_encoding_cache.hpp"
 #include "net/mqtt/encoder.hpp"
 
 namespace mqhub::actors {
@@ -19,6 +20,25 @@ void packet_writer::append_publish(const net::mqtt::publish_packet& head, const 
   }
   seal_current();
   buffers_.emplace_back(msg, &msg->payload);  // aliasing: the buffer keeps the message alive
+}
+
+void packet_writer::append_encoded(const delivery& item, uint16_t packet_id, bool dup) {
+  const auto& encoded = *item.encoded;
+  const auto& payload = item.msg->payload;
+  bool large = payload.size() >= shared_payload_threshold;
+  if (large && item.qos == 0) {
+    seal_current();
+    buffers_.push_back(item.encoded);
+    return;
+  }
+  auto start = current_.size();
+  current_.append(encoded, 0, large ? encoded.size() - payload.size() : encoded.size());
+  if (item.qos > 0)
+    patch_publish(current_, start, packet_id, dup);
+  if (large) {
+    seal_current();
+    buffers_.emplace_back(item.msg, &payload);
+  }
 }
 
 void packet_writer::seal_current() {

@@ -6,6 +6,7 @@
 
 #include "actors/connection_sink.hpp"
 #include "actors/message.hpp"
+#include "actors/messages.hpp"
 #include "net/mqtt/packet.hpp"
 
 namespace mqhub::actors {
@@ -22,6 +23,10 @@ class packet_writer {
   /// `head` is everything of the PUBLISH but the payload, which comes from `msg`.
   void append_publish(const net::mqtt::publish_packet& head, const message_ptr& msg,
                       net::mqtt::protocol_version version);
+
+  /// A PUBLISH the shard encoded once for many subscribers: shared as it is when large and QoS 0, copied
+  /// when small (cheaper than sharing across threads), with packet id and DUP patched in for QoS 1/2.
+  void append_encoded(const delivery& item, uint16_t packet_id, bool dup);
 
   bool empty() const { return current_.empty() && buffers_.empty(); }
 

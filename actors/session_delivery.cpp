@@ -41,6 +41,15 @@ void session_actor::start_publish(delivery&& item, clock::time_point now) {
 }
 
 bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool dup, clock::time_point now) {
+  if (item.encoded && item.encoded_version == version_) {
+    if (client_maximum_packet_size_ != 0 && item.encoded->size() > client_maximum_packet_size_) {
+      context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);  // MQTT-3.1.2-25
+      return false;
+    }
+    writer_.append_encoded(item, packet_id, dup);
+    ++sent_since_flush_;
+    return true;
+  }
   const auto& msg = *item.msg;
   auto& head = publish_head_;
   head.topic = msg.topic;

@@ -142,6 +142,7 @@ void session_actor::on_subscribe(subscribe_command& command) {
       continue;
     requests[s].session = self;
     requests[s].client_id = client_id_;
+    requests[s].version = version_;
     ++state->replies_missing;
     request(shards[s], caf::infinite, std::move(requests[s])).then([state, finish](subscribe_reply& reply) {
       for (auto& d : reply.retained)

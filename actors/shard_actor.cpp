@@ -33,7 +33,25 @@ delivery& shard_actor::delivery_slot(uint64_t subscriber) {
   auto [it, added] = batch_of_subscriber_.try_emplace(subscriber, batches_.size());
   if (added)
     batches_.emplace_back(subscriber, delivery_batch{});
-  return batches_[it->second].second.deliveries.emplace_back();
+  auto& deliveries = batches_[it->second].second.deliveries;
+  deliveries_of_message_.push_back({subscriber, it->second, deliveries.size()});
+  return deliveries.emplace_back();
+}
+
+void shard_actor::encode_once(const message_ptr& msg) {
+  // Per-subscriber parts (subscription identifiers, the time left of an expiry) rule out a shared encoding.
+  encodings_.reset(msg);
+  if (!msg->expires_at) {
+    for (const auto& ref : deliveries_of_message_) {
+      auto& d = batches_[ref.batch].second.deliveries[ref.index];
+      auto it = subscribers_.find(ref.subscriber);
+      if (!d.subscription_ids.empty() || it == subscribers_.end())
+        continue;
+      d.encoded = encodings_.get(it->second.version, d.qos, d.retain);
+      d.encoded_version = it->second.version;
+    }
+  }
+  deliveries_of_message_.clear();
 }
 
 void shard_actor::route_one(const message_ptr& msg) {
@@ -81,6 +99,7 @@ void shard_actor::route_one(const message_ptr& msg) {
     if (entry.subscription_id != 0)
       slot.subscription_ids.push_back(entry.subscription_id);
   }
+  encode_once(msg);
 }
 
 subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
@@ -89,6 +108,7 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
   auto& sub = subscribers_[id];
   sub.session = request.session;
   sub.client_id = request.client_id;
+  sub.version = request.version;
   auto now = clock::now();
   int64_t added = 0;
   for (const auto& e : request.entries) {

@@ -11,6 +11,7 @@
 
 #include "actors/broker_stats.hpp"
 #include "actors/messages.hpp"
+#include "actors/publish_encoding_cache.hpp"
 #include "actors/retained_store.hpp"
 #include "actors/subscription_trie.hpp"
 
@@ -28,12 +29,14 @@ class shard_actor : public caf::event_based_actor {
   struct subscriber {
     caf::actor session;
     std::string client_id;
+    net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
     size_t subscriptions = 0;
   };
 
   void route(const publish_batch& batch);
   void route_one(const message_ptr& msg);
   delivery& delivery_slot(uint64_t subscriber);
+  void encode_once(const message_ptr& msg);
   subscribe_reply subscribe(const subscribe_request& request);
   void unsubscribe(const unsubscribe_request& request);
 
@@ -46,6 +49,13 @@ class shard_actor : public caf::event_based_actor {
   std::unordered_map<uint64_t, size_t> batch_of_subscriber_;
   std::vector<std::pair<uint64_t, delivery_batch>> batches_;
   std::vector<subscription_entry> shared_matches_;
+  struct delivery_ref {
+    uint64_t subscriber;
+    size_t batch;
+    size_t index;
+  };
+  std::vector<delivery_ref> deliveries_of_message_;  // indices: the batches grow while a message is routed
+  publish_encoding_cache encodings_;
 };
 
 }  // namespace mqhub::actors
