@@ -7,7 +7,6 @@ from paho.mqtt.packettypes import PacketTypes
 
 import raw_mqtt
 from mqtt_helpers import V311, V5, mosquitto_deviates, mqhub_only, props, unique_id
-
 from mqtt_helpers import clients, raws  # noqa: F401,F811 (pytest fixtures)
 
 VERSIONS = [pytest.param(4, id="v311"), pytest.param(5, id="v5")]
@@ -81,6 +80,16 @@ def test_v5_session_expiry_0_ends_the_session_with_the_connection(broker, client
     # MQTT 5 3.1.2.11.2: Session Expiry Interval absent/0 -> the session ends when the connection closes.
     assert second.session_present is False, \
         "expected Session Present 0: a session with expiry 0 must end when its connection closes"
+
+
+def test_v5_session_ends_when_its_expiry_interval_passes(broker, clients):
+    cid = unique_id()
+    connect_v5(clients, broker, cid, clean=False, expiry=1).disconnect()
+    time.sleep(1.6)  # nothing to await: the session must silently expire 1 s after the disconnect
+    again = connect_v5(clients, broker, cid, clean=False, expiry=60)
+    # MQTT 5 3.1.2.11.2: the server MUST discard the session when the Session Expiry Interval has passed.
+    assert again.session_present is False, \
+        "expected Session Present 0: the session (expiry 1 s) must be gone 1.6 s after the disconnect"
 
 
 # ------------------------------------------------------------------------------------------------ client ids

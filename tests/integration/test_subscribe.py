@@ -53,6 +53,18 @@ def test_plus_and_hash_combine(broker, clients):
                    not_matching=[f"{b}/m", f"{b}/a/b/m", f"{b}/a/n/z"])
 
 
+def test_subscribing_again_to_the_same_filter_replaces_the_subscription(broker, clients):
+    t = base("replace")
+    sub = clients(broker)
+    sub.subscribe(t, 0)
+    sub.subscribe(t, 2)
+    clients(broker).publish(t, b"one", qos=2)
+    got = [(m.payload, m.qos) for m in deliveries(sub, 1)]
+    # MQTT-3.8.4-3 (3.1.1 and 5.0): an identical topic filter MUST completely replace the existing subscription
+    # (one delivery, at the new QoS).
+    assert got == [(b"one", 2)], f"expected one delivery at the new QoS 2, got {got}"
+
+
 def test_leading_wildcards_do_not_match_dollar_topics(start_broker, clients):
     broker = start_broker(["--sys-interval", "1"])
     hash_all, plus_first = clients(broker), clients(broker)

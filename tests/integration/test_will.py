@@ -23,10 +23,10 @@ def watch(broker, clients, t):
 
 
 def connect_with_will(broker, raws, version, t, payload=b"gone", client_id=None, keepalive=60, will_props=(),
-                      properties=(), clean=True):
+                      properties=(), clean=True, retain=False):
     r = raws(broker, version)
     _, code, _ = r.connect(client_id or unique_id("w"), clean=clean, keepalive=keepalive, properties=properties,
-                           will=dict(topic=t, payload=payload, qos=1, properties=will_props))
+                           will=dict(topic=t, payload=payload, qos=1, retain=retain, properties=will_props))
     assert code == 0, f"expected CONNACK success for the client with a will, got 0x{code:02x}"
     return r
 
@@ -53,6 +53,19 @@ def test_will_is_published_on_keepalive_timeout(broker, clients, raws, version):
     connect_with_will(broker, raws, version, t, keepalive=1)  # and then silence
     # MQTT 3.1.2.5 (3.1.1) / 3.1.2.5 (5.0): failing to communicate within the Keep Alive publishes the will.
     assert_will(observer, t, timeout=7.0, why="keepalive 1 s expired")
+
+
+def test_will_with_retain_flag_is_kept_as_a_retained_message(broker, clients, raws):
+    t = will_topic()
+    observer = watch(broker, clients, t)
+    connect_with_will(broker, raws, 4, t, payload=b"offline", retain=True).abort()
+    assert_will(observer, t, payload=b"offline", why="socket closed without DISCONNECT")
+    later = clients(broker, protocol=V5)
+    later.subscribe(t, 1)
+    m = later.receive(what="the retained will message on subscribe")
+    # MQTT-3.1.2-17 (3.1.1) / MQTT-3.1.2-15 (5.0): Will Retain 1 -> the will is published as a retained message.
+    assert (m.payload, m.retain) == (b"offline", True), \
+        f"expected the will retained (b'offline', retain=1) for a later subscriber, got {(m.payload, m.retain)}"
 
 
 def test_v5_will_is_published_on_takeover_with_will_delay_0(broker, clients, raws):
