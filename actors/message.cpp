@@ -13,7 +13,8 @@ void set_expiry(message& m, clock::time_point now) {
 
 }  // namespace
 
-message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view publisher, clock::time_point now) {
+message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view publisher,
+                         clock::time_point now) {
   auto m = std::make_shared<message>();
   m->topic = std::move(publish.topic);
   m->payload = std::move(publish.payload);
@@ -27,7 +28,8 @@ message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view p
   return m;
 }
 
-message_ptr make_will_message(net::mqtt::will_message&& will, std::string_view publisher, clock::time_point now) {
+message_ptr make_will_message(net::mqtt::will_message&& will, std::string_view publisher,
+                              clock::time_point now) {
   auto m = std::make_shared<message>();
   m->topic = std::move(will.topic);
   m->payload = std::move(will.payload);

@@ -38,9 +38,11 @@ namespace mqhub::actors {
 
 /// Builds the routed message of a PUBLISH (or a Will): takes the payload and topic without copying and keeps
 /// the properties that travel to subscribers (not the topic alias, not subscription identifiers).
-message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view publisher, clock::time_point now);
+message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view publisher,
+                         clock::time_point now);
 
 /// The message a Will becomes when it is published (MQTT-3.1.2-9): the will delay stays behind.
-message_ptr make_will_message(net::mqtt::will_message&& will, std::string_view publisher, clock::time_point now);
+message_ptr make_will_message(net::mqtt::will_message&& will, std::string_view publisher,
+                              clock::time_point now);
 
 }  // namespace mqhub::actors

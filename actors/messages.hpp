@@ -2,9 +2,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 #include <variant>
-#include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -26,8 +26,8 @@ struct publish_batch {
 /// One message for one subscriber, with what its matching subscriptions decided.
 struct delivery {
   message_ptr msg;
-  uint8_t qos = 0;                        // already the minimum of the message's and the subscription's QoS
-  bool retain = false;                    // RETAIN flag to send
+  uint8_t qos = 0;                         // already the minimum of the message's and the subscription's QoS
+  bool retain = false;                     // RETAIN flag to send
   std::vector<uint32_t> subscription_ids;  // of every matching subscription (MQTT-3.3.4-3)
   /// The whole PUBLISH as encoded once by the shard for every subscriber with this layout (version, QoS,
   /// retain; packet id 0 and DUP 0, patched per send), or null when this delivery needs its own encoding.
@@ -75,7 +75,7 @@ struct connect_request {
   net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
   std::string client_id;
   bool clean_start = true;
-  uint32_t session_expiry = 0;  // seconds; 0xFFFFFFFF never expires
+  uint32_t session_expiry = 0;       // seconds; 0xFFFFFFFF never expires
   uint16_t receive_maximum = 65535;  // the client's: how many QoS 1/2 PUBLISHes it takes unacknowledged
   uint32_t maximum_packet_size = 0;  // the client's; 0: no limit
   uint16_t server_receive_maximum = 65535;  // ours, enforced on the client's QoS 2 PUBLISHes

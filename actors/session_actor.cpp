@@ -124,16 +124,17 @@ void session_actor::end_session() {
   auto epoch = epoch_;
   // The directory refuses when it has handed this session a new connection meanwhile; that attach is
   // then already in our mailbox and the session lives on.
-  request(directory_, caf::infinite, session_end_request{client_id_, attach_count_}).then([this, epoch](bool ok) {
-    if (!ok || epoch != epoch_ || sink_) {
-      ending_ = false;
-      return;
-    }
-    if (will_pending_)
-      publish_will();  // the session ends before the will delay (MQTT-3.1.3-9)
-    clear_subscriptions();
-    quit();
-  });
+  request(directory_, caf::infinite, session_end_request{client_id_, attach_count_})
+      .then([this, epoch](bool ok) {
+        if (!ok || epoch != epoch_ || sink_) {
+          ending_ = false;
+          return;
+        }
+        if (will_pending_)
+          publish_will();  // the session ends before the will delay (MQTT-3.1.3-9)
+        clear_subscriptions();
+        quit();
+      });
 }
 
 void session_actor::publish_will() {

@@ -99,8 +99,9 @@ void session_actor::resend_inflight(clock::time_point now) {
   std::vector<uint16_t> too_large;
   for (const auto& entry : outbound_.inflight()) {
     if (entry.released)
-      writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrel, entry.packet_id, mqtt::reason_code::success, {}},
-                     version_);
+      writer_.append(
+          mqtt::ack_packet{mqtt::packet_type::pubrel, entry.packet_id, mqtt::reason_code::success, {}},
+          version_);
     else if (!send_publish(entry.item, entry.packet_id, true, now))
       too_large.push_back(entry.packet_id);
   }

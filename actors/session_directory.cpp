@@ -20,7 +20,8 @@ void session_directory::connect(connect_request& request) {
   auto& e = sessions_[request.client_id];
   if (!e.session) {
     // Linked: when the directory shuts down, its sessions go with it.
-    e.session = spawn<session_actor, caf::linked>(context_, caf::actor_cast<caf::actor>(this), request.client_id);
+    e.session =
+        spawn<session_actor, caf::linked>(context_, caf::actor_cast<caf::actor>(this), request.client_id);
   }
   ++e.attach_count;
   send(e.session, std::move(request));

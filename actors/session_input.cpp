@@ -65,19 +65,22 @@ void session_actor::on_ack(const mqtt::ack_packet& ack) {
         outbound_.abandon(ack.packet_id);
         break;
       }
-      writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrel, ack.packet_id,
-                                      outbound_.release(ack.packet_id) ? mqtt::reason_code::success : not_found,
-                                      {}},
-                     version_);
+      writer_.append(
+          mqtt::ack_packet{mqtt::packet_type::pubrel,
+                           ack.packet_id,
+                           outbound_.release(ack.packet_id) ? mqtt::reason_code::success : not_found,
+                           {}},
+          version_);
       break;
     case mqtt::packet_type::pubcomp:
       outbound_.complete(ack.packet_id, true);
       break;
     case mqtt::packet_type::pubrel: {
       bool known = inbound_qos2_.erase(ack.packet_id) > 0;
-      writer_.append(mqtt::ack_packet{mqtt::packet_type::pubcomp, ack.packet_id,
-                                      known ? mqtt::reason_code::success : not_found, {}},
-                     version_);
+      writer_.append(
+          mqtt::ack_packet{
+              mqtt::packet_type::pubcomp, ack.packet_id, known ? mqtt::reason_code::success : not_found, {}},
+          version_);
       break;
     }
     default:

@@ -16,7 +16,8 @@ std::string_view shard_key(std::string_view topic, size_t levels) {
   return topic.substr(0, end - 1);
 }
 
-shard_map::shard_map(std::vector<caf::actor> shards, size_t levels) : shards_(std::move(shards)), levels_(levels) {}
+shard_map::shard_map(std::vector<caf::actor> shards, size_t levels)
+    : shards_(std::move(shards)), levels_(levels) {}
 
 size_t shard_map::shard_of_topic(std::string_view topic) const {
   return std::hash<std::string_view>{}(shard_key(topic, levels_)) % shards_.size();

@@ -24,7 +24,10 @@ namespace mqhub::actors {
 
 sys_topics_actor::sys_topics_actor(caf::actor_config& cfg, std::shared_ptr<const shard_map> shards,
                                    std::shared_ptr<broker_stats> stats, std::chrono::seconds interval)
-    : caf::event_based_actor(cfg), shards_(std::move(shards)), stats_(std::move(stats)), interval_(interval) {}
+    : caf::event_based_actor(cfg),
+      shards_(std::move(shards)),
+      stats_(std::move(stats)),
+      interval_(interval) {}
 
 caf::behavior sys_topics_actor::make_behavior() {
   send(caf::actor_cast<caf::actor>(this), sys_tick{});
@@ -55,7 +58,8 @@ void sys_topics_actor::publish_all() {
     publish.topic = topic;
     publish.payload = std::move(value);
     publish.retain = true;
-    batches[shards_->shard_of_topic(publish.topic)].messages.push_back(make_message(std::move(publish), "", now));
+    batches[shards_->shard_of_topic(publish.topic)].messages.push_back(
+        make_message(std::move(publish), "", now));
   }
   for (size_t i = 0; i < batches.size(); ++i)
     if (!batches[i].messages.empty())

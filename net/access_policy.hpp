@@ -24,7 +24,7 @@ class client_access {
 
 struct connect_decision {
   net::mqtt::reason_code code = net::mqtt::reason_code::success;  // an error refuses the CONNECT
-  std::shared_ptr<const client_access> access;                     // set when accepted
+  std::shared_ptr<const client_access> access;                    // set when accepted
 };
 
 /// Device authentication and message filters: the one hook a connection calls at CONNECT, and through
@@ -32,7 +32,8 @@ struct connect_decision {
 class access_policy {
  public:
   virtual ~access_policy() = default;
-  virtual connect_decision authenticate(const net::mqtt::connect_packet& connect, const peer_identity& peer) = 0;
+  virtual connect_decision authenticate(const net::mqtt::connect_packet& connect,
+                                        const peer_identity& peer) = 0;
 };
 
 /// Lets every client in (or, with anonymous access off, every client that gives a user name) and lets it

@@ -22,7 +22,8 @@ constexpr size_t min_read_space = 1024;
 
 }  // namespace
 
-connection_base::connection_base(asio::io_context& io, std::shared_ptr<node_services> services, peer_identity peer)
+connection_base::connection_base(asio::io_context& io, std::shared_ptr<node_services> services,
+                                 peer_identity peer)
     : io_(io), services_(std::move(services)), peer_(std::move(peer)), keepalive_timer_(io) {
   std::lock_guard guard{services_->connections_mutex};
   services_->connections.insert(this);
@@ -36,7 +37,8 @@ connection_base::~connection_base() {
 void connection_base::start() {
   buffer_.resize(initial_buffer_size);
   last_packet_at_ = std::chrono::steady_clock::now();
-  // A client must send CONNECT within a reasonable time (MQTT-3.1.4... 4.2): treat it like a keepalive of 10 s.
+  // A client must send CONNECT within a reasonable time (MQTT-3.1.4... 4.2): treat it like a keepalive of 10
+  // s.
   keep_alive_ = 10;
   arm_keepalive();
   read_more();
@@ -55,8 +57,9 @@ void connection_base::read_more() {
   if (buffer_.size() - end_ < min_read_space)
     buffer_.resize(buffer_.size() * 2);
   reading_ = true;
-  transport_read(asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
-                 [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n); });
+  transport_read(
+      asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n); });
 }
 
 void connection_base::on_read(const boost::system::error_code& ec, size_t bytes) {
@@ -91,7 +94,8 @@ void connection_base::process_buffer() {
       break;
     }
     if (f.state == mqtt::frame::status::too_large) {
-      violation(mqtt::reason_code::packet_too_large, "packet exceeds the maximum packet size");  // MQTT-3.2.2-15
+      violation(mqtt::reason_code::packet_too_large,
+                "packet exceeds the maximum packet size");  // MQTT-3.2.2-15
       break;
     }
     auto body = available.subspan(f.header_size, f.remaining_length);
@@ -131,7 +135,9 @@ void connection_base::flush_batches() {
   }
 }
 
-void connection_base::queue_own(const mqtt::packet& p) { mqtt::encode(p, version_, own_out_); }
+void connection_base::queue_own(const mqtt::packet& p) {
+  mqtt::encode(p, version_, own_out_);
+}
 
 void connection_base::write(std::vector<actors::out_buffer> buffers) {
   size_t bytes = 0;

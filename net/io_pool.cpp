@@ -9,7 +9,9 @@ io_pool::io_pool(size_t threads) {
   }
 }
 
-io_pool::~io_pool() { stop(); }
+io_pool::~io_pool() {
+  stop();
+}
 
 boost::asio::io_context& io_pool::next() {
   auto& context = *contexts_[next_];

@@ -19,7 +19,9 @@ mqtt_listener::mqtt_listener(io_pool& pool, std::shared_ptr<node_services> servi
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-void mqtt_listener::start() { accept_next(); }
+void mqtt_listener::start() {
+  accept_next();
+}
 
 void mqtt_listener::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -30,7 +32,7 @@ void mqtt_listener::stop() {
 
 void mqtt_listener::accept_next() {
   acceptor_.async_accept(pool_.next(), [self = shared_from_this()](const boost::system::error_code& ec,
-                                                                    asio::ip::tcp::socket socket) {
+                                                                   asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !self->acceptor_.is_open())
       return;
     if (!ec) {

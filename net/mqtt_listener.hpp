@@ -13,7 +13,8 @@ namespace mqhub::net {
 class mqtt_listener : public std::enable_shared_from_this<mqtt_listener> {
  public:
   /// Binds and listens; throws boost::system::system_error when the address is taken.
-  mqtt_listener(io_pool& pool, std::shared_ptr<node_services> services, const boost::asio::ip::tcp::endpoint& at);
+  mqtt_listener(io_pool& pool, std::shared_ptr<node_services> services,
+                const boost::asio::ip::tcp::endpoint& at);
 
   void start();
   void stop();

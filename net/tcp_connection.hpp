@@ -12,7 +12,8 @@ namespace mqhub::net {
 /// MQTT over plain TCP.
 class tcp_connection final : public connection_base {
  public:
-  tcp_connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<node_services> services, peer_identity peer);
+  tcp_connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<node_services> services,
+                 peer_identity peer);
 
  private:
   void transport_read(boost::asio::mutable_buffer into, read_handler done) override;

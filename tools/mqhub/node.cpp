@@ -6,12 +6,12 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
-#include <spdlog/spdlog.h>
 
 #include "actors/session_directory.hpp"
 #include "actors/shard_actor.hpp"
@@ -46,16 +46,18 @@ void close_connections(net::node_services& services) {
 
 void report_not_built(const char* what, uint16_t port) {
   if (port != 0)
-    spdlog::warn("{} listener (port {}) is not implemented yet; set its port to 0 to silence this", what, port);
+    spdlog::warn("{} listener (port {}) is not implemented yet; set its port to 0 to silence this", what,
+                 port);
 }
 
 }  // namespace
 
 int run_node(const node_options& options) {
   if (options.durability != "memory") {
-    spdlog::error("--durability {} needs the RocksDB storage layer, which this build does not have yet; "
-                  "use --durability memory",
-                  options.durability);
+    spdlog::error(
+        "--durability {} needs the RocksDB storage layer, which this build does not have yet; "
+        "use --durability memory",
+        options.durability);
     return 2;
   }
   caf::actor_system_config config;
@@ -77,7 +79,8 @@ int run_node(const node_options& options) {
     services->directories.push_back(system.spawn<actors::session_directory>(context));
   caf::actor sys_topics;
   if (options.sys_interval > 0)
-    sys_topics = system.spawn<actors::sys_topics_actor>(map, stats, std::chrono::seconds(options.sys_interval));
+    sys_topics =
+        system.spawn<actors::sys_topics_actor>(map, stats, std::chrono::seconds(options.sys_interval));
 
   net::io_pool pool(options.io_threads);
   std::vector<std::shared_ptr<net::mqtt_listener>> listeners;
@@ -85,7 +88,8 @@ int run_node(const node_options& options) {
   try {
     auto address = asio::ip::make_address(options.bind);
     if (options.mqtt_port != 0) {
-      auto listener = std::make_shared<net::mqtt_listener>(pool, services, asio::ip::tcp::endpoint(address, options.mqtt_port));
+      auto listener = std::make_shared<net::mqtt_listener>(
+          pool, services, asio::ip::tcp::endpoint(address, options.mqtt_port));
       listener->start();
       auto at = listener->local_endpoint();
       ready_lines.push_back("listening mqtt " + at.address().to_string() + ":" + std::to_string(at.port()));
@@ -114,17 +118,17 @@ int run_node(const node_options& options) {
 
   asio::io_context signals_context(1);
   asio::signal_set signals(signals_context, SIGINT, SIGTERM, SIGHUP);
-  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
-                                                                              int signal) {
-    if (ec)
-      return;
-    if (signal == SIGHUP) {
-      spdlog::info("SIGHUP: nothing to reload in this build");
-      signals.async_wait(on_signal);
-      return;
-    }
-    spdlog::info("shutting down");
-  };
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec)
+          return;
+        if (signal == SIGHUP) {
+          spdlog::info("SIGHUP: nothing to reload in this build");
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("shutting down");
+      };
   signals.async_wait(on_signal);
   signals_context.run();
 

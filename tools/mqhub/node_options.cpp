@@ -14,7 +14,8 @@ int parse_options(int argc, char** argv, node_options& o) {
   app.add_option("--mqtt-port", o.mqtt_port, "MQTT over TCP; 0 turns it off")->capture_default_str();
   app.add_option("--mqtts-port", o.mqtts_port, "MQTT over TLS; 0 turns it off")->capture_default_str();
   app.add_option("--ws-port", o.ws_port, "MQTT over WebSocket; 0 turns it off")->capture_default_str();
-  app.add_option("--wss-port", o.wss_port, "MQTT over secure WebSocket; 0 turns it off")->capture_default_str();
+  app.add_option("--wss-port", o.wss_port, "MQTT over secure WebSocket; 0 turns it off")
+      ->capture_default_str();
   app.add_option("--http-port", o.http_port, "management API; 0 turns it off")->capture_default_str();
   app.add_option("--cluster-port", o.cluster_port, "cluster port; 0 turns it off")->capture_default_str();
   app.add_option("--join", o.join, "HOST:PORT of a cluster node to join (repeatable)");

@@ -13,7 +13,9 @@ TEST(shard_key, takes_the_first_levels) {
   EXPECT_EQ(shard_key("a//b", 2), "a/");
 }
 
-std::vector<caf::actor> no_actors(size_t n) { return std::vector<caf::actor>(n); }
+std::vector<caf::actor> no_actors(size_t n) {
+  return std::vector<caf::actor>(n);
+}
 
 TEST(shard_map, topics_with_the_same_first_levels_share_a_shard) {
   shard_map map(no_actors(8), 2);
