@@ -37,8 +37,8 @@ caf::behavior session_actor::make_behavior() {
 void session_actor::attach(connect_request& request) {
   ++attach_count_;
   ++epoch_;
-  ending_ = false;
-  bool had_session = attach_count_ > 1;
+  bool had_session = attach_count_ > 1 && !ended_;
+  ended_ = false;
   if (sink_) {
     // Takeover (MQTT-3.1.4-3): the old connection is told why and closed; its will goes out unless the
     // session continues within the will delay (MQTT-3.1.3-9).
@@ -57,7 +57,7 @@ void session_actor::attach(connect_request& request) {
   will_pending_ = false;
   will_.reset();
 
-  if (request.clean_start && had_session) {
+  if (request.clean_start || !had_session) {
     clear_subscriptions();
     outbound_.clear();
     inbound_qos2_.clear();
@@ -118,23 +118,21 @@ void session_actor::on_session_expiry(const session_expiry_tick& tick) {
 }
 
 void session_actor::end_session() {
-  if (ending_)
+  if (ended_)
     return;
-  ending_ = true;
-  auto epoch = epoch_;
-  // The directory refuses when it has handed this session a new connection meanwhile; that attach is
-  // then already in our mailbox and the session lives on.
-  request(directory_, caf::infinite, session_end_request{client_id_, attach_count_})
-      .then([this, epoch](bool ok) {
-        if (!ok || epoch != epoch_ || sink_) {
-          ending_ = false;
-          return;
-        }
-        if (will_pending_)
-          publish_will();  // the session ends before the will delay (MQTT-3.1.3-9)
-        clear_subscriptions();
-        quit();
-      });
+  // The session's state ends now, whatever comes next.
+  ended_ = true;
+  if (will_pending_)
+    publish_will();  // the session ends before the will delay (MQTT-3.1.3-9)
+  clear_subscriptions();
+  outbound_.clear();
+  inbound_qos2_.clear();
+  // The directory refuses when it has handed this actor a new connection meanwhile: that attach is then
+  // already in the mailbox and starts a new session here (session present 0).
+  request(directory_, caf::infinite, session_end_request{client_id_, attach_count_}).then([this](bool ok) {
+    if (ok)
+      quit();
+  });
 }
 
 void session_actor::publish_will() {

@@ -86,7 +86,7 @@ class session_actor : public caf::event_based_actor {
 
   uint64_t attach_count_ = 0;  // compared by the directory before the session may end
   uint64_t epoch_ = 0;         // invalidates timers and replies from an earlier connection
-  bool ending_ = false;
+  bool ended_ = false;         // the state was discarded (expiry); the actor waits for the directory's word
 };
 
 }  // namespace mqhub::actors

@@ -9,6 +9,8 @@ namespace mqhub::actors {
 namespace mqtt = net::mqtt;
 
 void session_actor::deliver(delivery_batch& batch) {
+  if (ended_)
+    return;  // routed before the session's subscriptions were removed
   auto now = clock::now();
   for (auto& item : batch.deliveries)
     deliver_one(std::move(item), now);
@@ -18,7 +20,8 @@ void session_actor::deliver(delivery_batch& batch) {
 void session_actor::deliver_one(delivery&& item, clock::time_point now) {
   if (item.msg->expired(now))
     return;  // MQTT-3.3.2-5
-  if (!sink_ || (item.qos > 0 && (!outbound_.window_open() || outbound_.has_queued()))) {
+  // Behind queued messages, or beyond the window, a message waits its turn so order holds (MQTT-4.6.0-6).
+  if (!sink_ || outbound_.has_queued() || (item.qos > 0 && !outbound_.window_open())) {
     if (auto dropped = outbound_.enqueue(std::move(item)); dropped > 0)
       context_.stats->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
     return;

@@ -47,6 +47,10 @@ void connection_base::start() {
 void connection_base::read_more() {
   if (reading_ || state_ == state::closed || state_ == state::connecting)
     return;
+  if (pending_bytes() > services_->limits.write_buffer_limit) {
+    paused_for_writes_ = true;  // on_written reads on once the queue has drained
+    return;
+  }
   if (begin_ == end_) {
     begin_ = end_ = 0;
   } else if (buffer_.size() - end_ < min_read_space && begin_ > 0) {
@@ -192,6 +196,10 @@ void connection_base::on_written(const boost::system::error_code& ec, size_t byt
     }
     finish(false, std::nullopt);
     return;
+  }
+  if (paused_for_writes_ && pending_bytes() <= services_->limits.write_buffer_limit / 2) {
+    paused_for_writes_ = false;
+    read_more();
   }
   start_write();
 }

@@ -96,6 +96,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   size_t begin_ = 0;  // first unconsumed byte
   size_t end_ = 0;    // one past the last byte read
   bool reading_ = false;
+  bool paused_for_writes_ = false;
 
   // Protocol state (connection thread only).
   net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;

@@ -12,7 +12,7 @@ namespace asio = boost::asio;
 
 mqtt_listener::mqtt_listener(io_pool& pool, std::shared_ptr<node_services> services,
                              const asio::ip::tcp::endpoint& at)
-    : pool_(pool), services_(std::move(services)), acceptor_(pool.at(0)) {
+    : pool_(pool), services_(std::move(services)), acceptor_(pool.at(0)), retry_timer_(pool.at(0)) {
   acceptor_.open(at.protocol());
   acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
   acceptor_.bind(at);
@@ -44,7 +44,11 @@ void mqtt_listener::accept_next() {
       auto connection = std::make_shared<tcp_connection>(std::move(socket), self->services_, std::move(peer));
       asio::post(connection->executor_context(), [connection] { connection->start(); });
     } else {
-      spdlog::warn("accept failed: {}", ec.message());  // e.g. out of file descriptors: keep accepting
+      // E.g. out of file descriptors: try again shortly instead of spinning on the error.
+      spdlog::warn("accept failed: {}", ec.message());
+      self->retry_timer_.expires_after(std::chrono::milliseconds(100));
+      self->retry_timer_.async_wait([self](const boost::system::error_code&) { self->accept_next(); });
+      return;
     }
     self->accept_next();
   });

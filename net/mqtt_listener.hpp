@@ -3,6 +3,7 @@
 #include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "net/io_pool.hpp"
 #include "net/node_services.hpp"
@@ -26,6 +27,7 @@ class mqtt_listener : public std::enable_shared_from_this<mqtt_listener> {
   io_pool& pool_;
   std::shared_ptr<node_services> services_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
 };
 
 }  // namespace mqhub::net

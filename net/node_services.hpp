@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,9 @@ struct connection_limits {
   uint16_t receive_maximum = 1024;
   uint16_t topic_alias_maximum = 64;
   uint16_t max_keepalive = 65535;
+  /// Bytes queued for a client beyond which the connection stops reading from it until they drain: a
+  /// client that publishes but does not read cannot grow the broker's memory.
+  size_t write_buffer_limit = 4 * 1024 * 1024;
 };
 
 /// What every connection of a node shares: the actors it talks to, the policy, the limits.

@@ -73,6 +73,7 @@ int run_node(const node_options& options) {
   services->shards = map;
   services->stats = stats;
   services->limits = options.limits;
+  services->limits.write_buffer_limit = options.session.write_buffer_limit;
   services->access = net::make_open_access_policy(options.allow_anonymous);
   actors::session_context context{map, stats, options.session};
   for (size_t i = 0; i < options.shards; ++i)
