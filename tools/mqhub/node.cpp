@@ -112,11 +112,6 @@ int run_node(const node_options& options) {
   report_not_built("http", options.http_port);
   report_not_built("cluster", options.cluster_port);
 
-  pool.run();
-  for (const auto& line : ready_lines)
-    std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
-
   asio::io_context signals_context(1);
   asio::signal_set signals(signals_context, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -131,6 +126,12 @@ int run_node(const node_options& options) {
         spdlog::info("shutting down");
       };
   signals.async_wait(on_signal);
+  // Ready only once the signals are ours: a script may send SIGTERM right after the readiness line.
+  pool.run();
+  for (const auto& line : ready_lines)
+    std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+
   signals_context.run();
 
   for (auto& listener : listeners)
