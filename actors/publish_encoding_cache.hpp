@@ -21,7 +21,7 @@ class publish_encoding_cache {
 
  private:
   message_ptr msg_;
-  std::array<out_buffer, 2 * 3 * 2> encodings_;
+  std::array<out_buffer, size_t{2} * 3 * 2> encodings_;  // version × QoS × retain
 };
 
 /// Sets packet id and DUP in a copy of an encoded PUBLISH (QoS 1/2) appended at `out[start]`.

@@ -25,7 +25,7 @@ session_actor::session_actor(caf::actor_config& cfg, session_context context, ca
 
 caf::behavior session_actor::make_behavior() {
   return {
-      [this](connect_request& request) { attach(request); },
+      [this](connect_request& request) { take_connection(request); },
       [this](session_input& input) { handle_input(input); },
       [this](delivery_batch& batch) { deliver(batch); },
       [this](const connection_closed& closed) { on_connection_closed(closed); },
@@ -34,7 +34,7 @@ caf::behavior session_actor::make_behavior() {
   };
 }
 
-void session_actor::attach(connect_request& request) {
+void session_actor::take_connection(connect_request& request) {
   ++attach_count_;
   ++epoch_;
   bool had_session = attach_count_ > 1 && !ended_;

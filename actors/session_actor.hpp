@@ -35,7 +35,7 @@ class session_actor : public caf::event_based_actor {
 
  private:
   // Connection lifecycle (session_actor.cpp).
-  void attach(connect_request& request);
+  void take_connection(connect_request& request);
   void on_connection_closed(const connection_closed& closed);
   void on_session_expiry(const session_expiry_tick& tick);
   void on_will_delay(const will_delay_tick& tick);

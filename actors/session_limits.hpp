@@ -12,7 +12,7 @@ struct session_limits {
   /// Messages queued while offline or beyond the inflight window.
   size_t queue_limit = 1000;
   /// Bytes waiting in a connection's write queue beyond which QoS 0 deliveries are dropped.
-  size_t write_buffer_limit = 4 * 1024 * 1024;
+  size_t write_buffer_limit = size_t{4} * 1024 * 1024;
 };
 
 }  // namespace mqhub::actors

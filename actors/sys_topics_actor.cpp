@@ -58,8 +58,8 @@ void sys_topics_actor::publish_all() {
     publish.topic = topic;
     publish.payload = std::move(value);
     publish.retain = true;
-    batches[shards_->shard_of_topic(publish.topic)].messages.push_back(
-        make_message(std::move(publish), "", now));
+    auto shard = shards_->shard_of_topic(publish.topic);
+    batches[shard].messages.push_back(make_message(std::move(publish), "", now));
   }
   for (size_t i = 0; i < batches.size(); ++i)
     if (!batches[i].messages.empty())

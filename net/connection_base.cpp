@@ -12,7 +12,6 @@
 
 namespace mqhub::net {
 
-namespace mqtt = net::mqtt;
 namespace asio = boost::asio;
 
 namespace {

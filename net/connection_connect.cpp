@@ -8,8 +8,6 @@
 
 namespace mqhub::net {
 
-namespace mqtt = net::mqtt;
-
 namespace {
 
 constexpr uint32_t never_expires = 0xFFFFFFFF;

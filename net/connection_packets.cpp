@@ -7,8 +7,6 @@
 
 namespace mqhub::net {
 
-namespace mqtt = net::mqtt;
-
 void connection_base::violation(mqtt::reason_code code, std::string reason) {
   if (state_ == state::closed)
     return;

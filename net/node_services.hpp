@@ -25,7 +25,7 @@ struct connection_limits {
   uint16_t max_keepalive = 65535;
   /// Bytes queued for a client beyond which the connection stops reading from it until they drain: a
   /// client that publishes but does not read cannot grow the broker's memory.
-  size_t write_buffer_limit = 4 * 1024 * 1024;
+  size_t write_buffer_limit = size_t{4} * 1024 * 1024;
 };
 
 /// What every connection of a node shares: the actors it talks to, the policy, the limits.

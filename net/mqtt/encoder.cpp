@@ -109,7 +109,7 @@ struct body_writer {
     }
     for (const subscription& s : p.subscriptions) {
       w.string(s.filter);
-      uint8_t options = static_cast<uint8_t>(s.max_qos);
+      auto options = static_cast<uint8_t>(s.max_qos);
       if (v5()) {
         options |= (s.no_local ? 0x04 : 0x00) | (s.retain_as_published ? 0x08 : 0x00) |
                    static_cast<uint8_t>((s.retain_handling & 0x03) << 4);
