@@ -9,6 +9,7 @@ namespace mqhub::node {
 int parse_options(int argc, char** argv, node_options& o) {
   CLI::App app{"mqhub: an MQTT 3.1.1 and 5.0 broker node"};
   app.set_config("--config", "", "TOML file with any of the options below (flags override it)");
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key must not be ignored silently
   app.add_option("--data-dir", o.data_dir, "where the node keeps its data")->capture_default_str();
   app.add_option("--bind", o.bind, "address every listener binds to")->capture_default_str();
   app.add_option("--mqtt-port", o.mqtt_port, "MQTT over TCP; 0 turns it off")->capture_default_str();

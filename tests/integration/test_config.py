@@ -1,0 +1,78 @@
+"""The node's command line and TOML configuration (README, "Configuration reference"; DESIGN §9): options take
+effect, flags override the file, and bad input stops the start with a clear message instead of being ignored."""
+
+import os
+import socket
+import subprocess
+
+import raw_mqtt
+from conftest import HOST, REPO
+from mqtt_helpers import mqhub_only
+
+pytestmark = mqhub_only("mqhub's own command line")
+
+SERVER_KEEP_ALIVE = raw_mqtt.SERVER_KEEP_ALIVE
+MQHUB = os.environ.get("MQHUB_BIN", os.path.join(REPO, "build", "tools", "mqhub", "mqhub"))
+
+
+def server_keep_alive(broker):
+    client = raw_mqtt.RawClient(broker.host, broker.port)
+    _, code, props = client.connect(version=5, client_id="config", keepalive=60)
+    client.close()
+    assert code == 0, f"expected CONNACK success, got 0x{code:02x}"
+    return dict(props).get(SERVER_KEEP_ALIVE)
+
+
+def run_node(*args, timeout=10):
+    return subprocess.run([MQHUB, "--mqtt-port", "0", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_option_from_the_config_file_takes_effect(start_broker, tmp_path):
+    config = tmp_path / "mqhub.toml"
+    config.write_text("max-keepalive = 5\n")
+    broker = start_broker(["--config", str(config)])
+    assert server_keep_alive(broker) == 5, "expected Server Keep Alive 5 from max-keepalive in the TOML file"
+
+
+def test_flag_overrides_the_config_file(start_broker, tmp_path):
+    config = tmp_path / "mqhub.toml"
+    config.write_text("max-keepalive = 5\n")
+    broker = start_broker(["--config", str(config), "--max-keepalive", "7"])
+    assert server_keep_alive(broker) == 7, "expected the flag's Server Keep Alive 7 to win over the file's 5"
+
+
+def test_unknown_key_in_the_config_file_stops_the_start(tmp_path):
+    config = tmp_path / "mqhub.toml"
+    config.write_text("max_keep_alive = 5\n")
+    result = run_node("--config", str(config))
+    assert result.returncode != 0, "expected a misspelt config key to stop the start"
+    assert "max_keep_alive" in result.stdout + result.stderr, "expected the message to name the bad key"
+
+
+def test_unknown_flag_stops_the_start_with_a_message():
+    result = run_node("--no-such-flag")
+    assert result.returncode != 0, "expected an unknown flag to stop the start"
+    assert "--no-such-flag" in result.stdout + result.stderr, "expected the message to name the flag"
+
+
+def test_out_of_range_value_stops_the_start():
+    result = run_node("--receive-maximum", "0")
+    assert result.returncode != 0, "expected --receive-maximum 0 to be refused (MQTT 5 forbids 0)"
+
+
+def test_durability_without_storage_is_refused_clearly():
+    result = run_node("--durability", "sync")
+    assert result.returncode == 2, f"expected exit code 2, got {result.returncode}"
+    assert "durability" in result.stderr, "expected the message to say what is missing"
+
+
+def test_port_in_use_stops_the_start_with_a_message(tmp_path):
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([MQHUB, "--data-dir", str(tmp_path), "--bind", HOST, "--mqtt-port", str(port),
+                                 "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0",
+                                 "--cluster-port", "0"], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 1, f"expected exit code 1 when the port is taken, got {result.returncode}"
+    assert "cannot listen" in result.stderr, "expected a message saying the node cannot listen"
