@@ -69,6 +69,13 @@ struct unsubscribe_request {
   std::vector<std::pair<std::string, std::string>> filters;  // (plain filter, group)
 };
 
+/// Session → shard: the session's connection came or went; shared subscription groups pass over members
+/// that are offline (DESIGN §3).
+struct session_presence {
+  caf::actor session;
+  bool online = true;
+};
+
 /// What a connection tells the session directory and the session at CONNECT.
 struct connect_request {
   connection_sink_ptr sink;
@@ -129,6 +136,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::delivery_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::unsubscribe_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_presence)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connect_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connection_closed)

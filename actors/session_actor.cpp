@@ -76,6 +76,8 @@ void session_actor::take_connection(connect_request& request) {
   writer_.append(request.connack, version_);
   flush();
   sink_->attached(caf::actor_cast<caf::actor>(this));
+  if (had_session)
+    announce_presence(true);
   auto now = clock::now();
   resend_inflight(now);  // MQTT-4.4.0-1
   fill_window(now);
@@ -87,6 +89,7 @@ void session_actor::on_connection_closed(const connection_closed& closed) {
     return;  // a connection that was already taken over
   sink_.reset();
   ++epoch_;
+  announce_presence(false);
   if (closed.session_expiry)
     session_expiry_ = *closed.session_expiry;
   if (closed.clean_disconnect)
@@ -164,6 +167,24 @@ void session_actor::clear_subscriptions() {
     send(shards[i], std::move(requests[i]));
   }
   subscriptions_.clear();
+}
+
+void session_actor::announce_presence(bool online) {
+  // Only shared groups care whether a member is connected, so only their shards are told.
+  const auto& shards = *context_.shards;
+  std::vector<bool> told(shards.size(), false);
+  auto self = caf::actor_cast<caf::actor>(this);
+  for (const auto& [filter, entry] : subscriptions_) {
+    if (entry.group.empty())
+      continue;
+    auto pin = shards.shard_of_filter(entry.filter);
+    for (size_t i = 0; i < shards.size(); ++i) {
+      if ((!pin || *pin == i) && !told[i]) {
+        told[i] = true;
+        send(shards[i], session_presence{self, online});
+      }
+    }
+  }
 }
 
 void session_actor::disconnect(mqtt::reason_code code, std::string reason) {

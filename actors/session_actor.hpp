@@ -42,6 +42,7 @@ class session_actor : public caf::event_based_actor {
   void end_session();
   void publish_will();
   void clear_subscriptions();
+  void announce_presence(bool online);
   void disconnect(net::mqtt::reason_code code, std::string reason);
 
   // Packets from the client (session_input.cpp).

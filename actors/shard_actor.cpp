@@ -12,6 +12,10 @@ caf::behavior shard_actor::make_behavior() {
       [this](const publish_batch& batch) { route(batch); },
       [this](const subscribe_request& request) { return subscribe(request); },
       [this](const unsubscribe_request& request) { unsubscribe(request); },
+      [this](const session_presence& presence) {
+        if (auto it = subscribers_.find(presence.session.id()); it != subscribers_.end())
+          it->second.online = presence.online;
+      },
   };
 }
 
@@ -89,7 +93,11 @@ void shard_actor::route_one(const message_ptr& msg) {
         if (entry.subscription_id != 0)
           slot.subscription_ids.push_back(entry.subscription_id);
       },
-      [&](const subscription_entry& entry) { shared_matches_.push_back(entry); });
+      [&](const subscription_entry& entry) { shared_matches_.push_back(entry); },
+      [&](const subscription_entry& entry) {
+        auto it = subscribers_.find(entry.subscriber);
+        return it != subscribers_.end() && it->second.online;
+      });
   // A shared subscription is a subscription of its own: never merged with the member's other ones.
   for (const auto& entry : shared_matches_) {
     auto& slot = delivery_slot(entry.subscriber);
@@ -109,6 +117,7 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
   sub.session = request.session;
   sub.client_id = request.client_id;
   sub.version = request.version;
+  sub.online = true;  // only a connected session subscribes
   auto now = clock::now();
   int64_t added = 0;
   for (const auto& e : request.entries) {

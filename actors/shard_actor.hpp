@@ -31,6 +31,7 @@ class shard_actor : public caf::event_based_actor {
     std::string client_id;
     net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
     size_t subscriptions = 0;
+    bool online = true;
   };
 
   void route(const publish_batch& batch);

@@ -44,6 +44,11 @@ class subscription_trie {
   template <class OnPlain, class OnShared>
   void match(std::string_view topic, OnPlain&& on_plain, OnShared&& on_shared);
 
+  /// As above, but a shared group passes over members for which `available(entry)` is false (offline
+  /// sessions, DESIGN §3) unless none is available.
+  template <class OnPlain, class OnShared, class Available>
+  void match(std::string_view topic, OnPlain&& on_plain, OnShared&& on_shared, Available&& available);
+
   /// Number of subscriptions (plain plus shared memberships).
   size_t size() const { return size_; }
 

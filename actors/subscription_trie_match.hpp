@@ -7,7 +7,29 @@ namespace mqhub::actors {
 
 template <class OnPlain, class OnShared>
 void subscription_trie::match(std::string_view topic, OnPlain&& on_plain, OnShared&& on_shared) {
-  match_levels(root_, topic, !topic.empty() && topic.front() == '$', on_plain, on_shared);
+  match(topic, on_plain, on_shared, [](const subscription_entry&) { return true; });
+}
+
+template <class OnPlain, class OnShared, class Available>
+void subscription_trie::match(std::string_view topic, OnPlain&& on_plain, OnShared&& on_shared,
+                              Available&& available) {
+  auto on_group = [&](shared_group& group) {
+    // Round-robin from `next`, passing over members that are not available; when none is, the turn's
+    // member gets it (and queues it).
+    // Members are never left empty (erase drops the group), so `next` is always a valid index.
+    const auto count = group.members.size();
+    auto chosen = group.next;
+    for (size_t i = 0; i < count; ++i) {
+      auto candidate = (group.next + i) % count;
+      if (available(group.members[candidate])) {
+        chosen = candidate;
+        break;
+      }
+    }
+    group.next = chosen + 1 == count ? 0 : chosen + 1;
+    on_shared(group.members[chosen]);
+  };
+  match_levels(root_, topic, !topic.empty() && topic.front() == '$', on_plain, on_group);
 }
 
 template <class OnPlain, class OnShared>
@@ -16,10 +38,7 @@ void subscription_trie::visit(node& n, OnPlain& on_plain, OnShared& on_shared) {
     on_plain(entry);
   }
   for (auto& group : n.groups) {
-    // Members are never left empty (erase drops the group), so `next` is always a valid index.
-    const auto& chosen = group.members[group.next];
-    group.next = group.next + 1 == group.members.size() ? 0 : group.next + 1;
-    on_shared(chosen);
+    on_shared(group);
   }
 }
 

@@ -177,6 +177,24 @@ def test_shared_subscription_splits_messages_between_members(broker, clients):
     assert all(per_member), f"expected both members to receive some of the messages, got {per_member}"
 
 
+@mqhub_only("mosquitto 2.0 keeps choosing offline members of a shared subscription")
+def test_shared_subscription_passes_over_an_offline_member(broker, clients):
+    t = base("shared-offline")
+    online = clients(broker, protocol=V5)
+    online.subscribe(f"$share/g/{t}", 1)
+    # A persistent member that goes away: its session stays, but it is offline (DESIGN §3: skipped).
+    offline = clients(broker, protocol=V5, clean=False,
+                      properties=props(PacketTypes.CONNECT, SessionExpiryInterval=60))
+    offline.subscribe(f"$share/g/{t}", 1)
+    offline.disconnect()
+    pub = clients(broker, protocol=V5)
+    n = 10
+    for i in range(n):
+        pub.publish(t, str(i).encode(), qos=1)
+    got = sorted(int(m.payload) for m in deliveries(online, n))
+    assert got == list(range(n)), f"expected the online member to get all {n} messages, got {got}"
+
+
 def test_unsubscribe_stops_delivery(broker, clients):
     t = base("unsub")
     sub, observer = clients(broker), clients(broker)

@@ -285,6 +285,31 @@ TEST(subscription_trie, shared_group_delivers_each_message_to_one_member_round_r
   }
 }
 
+std::vector<uint64_t> shared_picks(subscription_trie& trie, int messages, uint64_t unavailable) {
+  std::vector<uint64_t> picks;
+  for (int i = 0; i < messages; ++i) {
+    trie.match(
+        "jobs/x", [](const subscription_entry&) {},
+        [&](const subscription_entry& e) { picks.push_back(e.subscriber); },
+        [&](const subscription_entry& e) { return e.subscriber != unavailable; });
+  }
+  return picks;
+}
+
+TEST(subscription_trie, shared_group_passes_over_unavailable_members) {
+  subscription_trie trie;
+  for (uint64_t s = 1; s <= 3; ++s) {
+    trie.insert("jobs/+", "workers", sub(s));
+  }
+  EXPECT_EQ(shared_picks(trie, 4, 2), (ids{1, 3, 1, 3}));
+}
+
+TEST(subscription_trie, shared_group_with_no_available_member_still_delivers_in_turn) {
+  subscription_trie trie;
+  trie.insert("jobs/+", "workers", sub(7));
+  EXPECT_EQ(shared_picks(trie, 2, 7), (ids{7, 7}));
+}
+
 TEST(subscription_trie, shared_groups_with_the_same_name_on_different_filters_are_separate) {
   subscription_trie trie;
   trie.insert("a/+", "g", sub(1));
