@@ -205,6 +205,12 @@ void connection_base::on_written(const boost::system::error_code& ec, size_t byt
 
 void connection_base::attached(caf::actor session) {
   asio::post(io_, [self = shared_from_this(), session = std::move(session)]() mutable {
+    if (self->state_ == state::closed) {
+      // The client went away while its session was being found: the session must hear it, or it would
+      // think itself connected forever.
+      caf::anon_send(session, actors::connection_closed{self, false, std::nullopt});
+      return;
+    }
     if (self->state_ != state::connecting)
       return;
     self->session_ = std::move(session);

@@ -125,3 +125,15 @@ def test_v5_will_is_not_published_if_the_client_reconnects_within_the_delay(brok
     assert code == 0 and session_present, f"expected to resume the session, got code {code} sp={session_present}"
     # MQTT-3.1.3-9 (5.0): a new connection to the session before the delay passes -> the will MUST NOT be sent.
     observer.assert_nothing_for(2.7, what="no will: the client reconnected within the 2 s will delay")
+
+
+@pytest.mark.parametrize("version", RAW_VERSIONS)
+def test_will_is_published_when_the_client_leaves_before_its_connack(broker, clients, version):
+    t = will_topic()
+    observer = watch(broker, clients, t)
+    # CONNECT and gone at once: the connection may close while its session is still being set up, and the
+    # session must still learn that the client left abnormally (MQTT-3.1.2-8).
+    sock = raw_mqtt.RawClient(broker.host, broker.port)
+    sock.send(raw_mqtt.connect(unique_id("early"), version=version, will=(t, b"gone", 1, False)))
+    sock.close()
+    assert_will(observer, t, why="client closed before CONNACK")
