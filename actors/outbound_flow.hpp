@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 
 #include "actors/messages.hpp"
@@ -23,7 +24,7 @@ class outbound_flow {
   explicit outbound_flow(size_t queue_limit) : queue_limit_(queue_limit) {}
 
   void set_window(size_t window) { window_ = window; }
-  bool window_open() const { return inflight_.size() < window_; }
+  bool window_open() const { return inflight_count() < window_; }
 
   /// Records `item` as sent with a fresh packet id and returns the entry.
   const inflight_entry& start(delivery item);
@@ -34,7 +35,7 @@ class outbound_flow {
 
   /// Takes the oldest queued message, if any.
   std::optional<delivery> next_queued();
-  bool has_queued() const { return !queue_.empty(); }
+  bool has_queued() const { return queue_ && !queue_->empty(); }
 
   /// PUBACK (QoS 1) or PUBCOMP (QoS 2) ends a flow; returns false for an unknown packet id.
   bool complete(uint16_t packet_id, bool pubcomp);
@@ -43,20 +44,23 @@ class outbound_flow {
   /// A PUBREC with an error code ends the flow (MQTT 5, 4.3.3).
   void abandon(uint16_t packet_id);
 
-  const std::deque<inflight_entry>& inflight() const { return inflight_; }
-  size_t queued() const { return queue_.size(); }
+  const std::deque<inflight_entry>& inflight() const;
+  size_t inflight_count() const { return inflight_ ? inflight_->size() : 0; }
+  size_t queued() const { return queue_ ? queue_->size() : 0; }
 
   /// Forgets everything (clean start or session end).
   void clear();
 
  private:
-  std::deque<inflight_entry>::iterator find(uint16_t packet_id);
+  inflight_entry* find(uint16_t packet_id);
+  void erase(const inflight_entry* entry);
 
   size_t queue_limit_;
   size_t window_ = 65535;
   uint16_t last_packet_id_ = 0;
-  std::deque<inflight_entry> inflight_;  // in send order, so packet ids ascend (cyclically)
-  std::deque<delivery> queue_;
+  // std::deque allocates on construction; most sessions are idle, so both are made on first use.
+  std::unique_ptr<std::deque<inflight_entry>> inflight_;  // in send order, so packet ids ascend (cyclically)
+  std::unique_ptr<std::deque<delivery>> queue_;
   size_t queued_qos0_ = 0;
 };
 

@@ -74,7 +74,6 @@ class session_actor : public caf::event_based_actor {
   uint32_t client_maximum_packet_size_ = 0;
   uint16_t server_receive_maximum_ = 65535;
   packet_writer writer_;
-  net::mqtt::publish_packet publish_head_;  // reused to encode each outgoing PUBLISH
   uint64_t sent_since_flush_ = 0;
 
   // Session state.

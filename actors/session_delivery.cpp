@@ -54,7 +54,8 @@ bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool 
     return true;
   }
   const auto& msg = *item.msg;
-  auto& head = publish_head_;
+  // Reused across calls and sessions of this thread, so an idle session does not carry one.
+  thread_local mqtt::publish_packet head;
   head.topic = msg.topic;
   head.qos_level = static_cast<mqtt::qos>(item.qos);
   head.retain = item.retain;

@@ -16,8 +16,10 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr size_t initial_buffer_size = 4096;
-constexpr size_t min_read_space = 1024;
+// An idle client costs a small buffer; a busy one grows it for fewer, larger reads.
+constexpr size_t idle_buffer_size = 512;
+constexpr size_t busy_buffer_size = 64 * 1024;
+constexpr size_t min_read_space = 256;
 
 }  // namespace
 
@@ -34,7 +36,7 @@ connection_base::~connection_base() {
 }
 
 void connection_base::start() {
-  buffer_.resize(initial_buffer_size);
+  buffer_.resize(idle_buffer_size);
   last_packet_at_ = std::chrono::steady_clock::now();
   // A client must send CONNECT within a reasonable time (MQTT-3.1.4... 4.2): treat it like a keepalive of 10
   // s.
@@ -57,11 +59,17 @@ void connection_base::read_more() {
     end_ -= begin_;
     begin_ = 0;
   }
-  if (buffer_.size() - end_ < min_read_space)
-    buffer_.resize(buffer_.size() * 2);
+  auto size = buffer_.size();
+  if (last_read_filled_ && size < busy_buffer_size)
+    size = std::min(busy_buffer_size, size * 2);
+  if (size - end_ < min_read_space)
+    size = 2 * (end_ + min_read_space);
+  if (size != buffer_.size())
+    buffer_.resize(size);
   reading_ = true;
+  read_offered_ = buffer_.size() - end_;
   transport_read(
-      asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
+      asio::buffer(buffer_.data() + end_, read_offered_),
       [self = shared_from_this()](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n); });
 }
 
@@ -74,6 +82,7 @@ void connection_base::on_read(const boost::system::error_code& ec, size_t bytes)
     return;
   }
   end_ += bytes;
+  last_read_filled_ = bytes == read_offered_;
   process_buffer();
   read_more();
 }
@@ -110,9 +119,9 @@ void connection_base::process_buffer() {
       on_packet(f.first_byte, body);
   }
   flush_batches();
-  if (buffer_.size() > initial_buffer_size && begin_ == end_) {
-    // A large packet is gone: give its memory back so idle connections stay small.
-    buffer_.assign(initial_buffer_size, 0);
+  if (begin_ == end_ && buffer_.size() > idle_buffer_size && !last_read_filled_) {
+    // The burst or the large packet is over: give the memory back so idle connections stay small.
+    std::vector<uint8_t>(idle_buffer_size).swap(buffer_);
     begin_ = end_ = 0;
   }
 }

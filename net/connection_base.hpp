@@ -96,6 +96,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   size_t begin_ = 0;  // first unconsumed byte
   size_t end_ = 0;    // one past the last byte read
   bool reading_ = false;
+  size_t read_offered_ = 0;        // free space handed to the read in progress
+  bool last_read_filled_ = false;  // it came back full: the client sends faster than we read
   bool paused_for_writes_ = false;
 
   // Protocol state (connection thread only).
