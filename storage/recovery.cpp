@@ -1,0 +1,230 @@
+#include "storage/recovery.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+#include "storage/key_encoding.hpp"
+
+namespace mqhub::storage {
+
+namespace {
+
+std::string printable(std::string_view bytes) {
+  std::string out;
+  for (char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out.push_back(c);
+    } else {
+      constexpr std::string_view hex = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 0x0f]);
+    }
+  }
+  return out;
+}
+
+error damaged(column cf, std::string_view key, std::string_view why) {
+  return error{errc::corruption, "damaged row in " + std::string(column_name(cf)) + " (key \"" +
+                                     printable(key) + "\"): " + std::string(why) +
+                                     "; the database was left as it is"};
+}
+
+// The state of one recovery pass, one method per column family.
+class recovery {
+ public:
+  recovery(database& db, epoch_seconds now) : db_(db), now_(now) {}
+
+  result<recovered_state> run() {
+    for (auto step : {&recovery::load_messages, &recovery::load_sessions, &recovery::load_queues,
+                      &recovery::load_retained}) {
+      if (auto s = (this->*step)(); !s) {
+        return s.failure();
+      }
+    }
+    drop_unreferenced_messages();
+    if (!cleanup_.empty()) {
+      if (auto s = db_.write_group({&cleanup_ptr_, 1}, true); !s) {
+        return s.failure();
+      }
+    }
+    db_.reset_references(std::move(counts_));
+    for (auto& [client_id, session] : sessions_) {
+      if (!expired_.contains(client_id)) {
+        state_.sessions.push_back(std::move(session));
+      }
+    }
+    return std::move(state_);
+  }
+
+ private:
+  bool expired(const stored_message& m) const { return m.expiry && *m.expiry <= now_; }
+
+  status load_messages() {
+    error failure;
+    auto s = db_.scan(column::messages, {}, [&](std::string_view key, std::string_view value) {
+      auto id = decode_message_key(key);
+      auto message = decode_stored_message(value);
+      if (!id || !message) {
+        failure = damaged(column::messages, key, id ? message.failure().message : "bad key");
+        return false;
+      }
+      state_.next_message_id = std::max(state_.next_message_id, *id + 1);
+      messages_.emplace(*id, std::make_shared<const stored_message>(std::move(*message)));
+      return true;
+    });
+    return !s ? s : failure.message.empty() ? status() : status(failure);
+  }
+
+  status load_sessions() {
+    error failure;
+    auto s = db_.scan(column::sessions, {}, [&](std::string_view key, std::string_view value) {
+      auto decoded = decode_session_key(key);
+      if (!decoded) {
+        failure = damaged(column::sessions, key, "bad key");
+        return false;
+      }
+      if (decoded->row == session_row::inbound_qos2) {
+        auto it = sessions_.find(decoded->client_id);
+        if (it == sessions_.end()) {
+          problem("inbound QoS 2 id " + std::to_string(decoded->packet_id) + " of client \"" +
+                  printable(decoded->client_id) + "\" has no session record: removed");
+          cleanup_.delete_inbound_qos2(decoded->client_id, decoded->packet_id);
+        } else {
+          it->second.inbound_qos2.push_back(decoded->packet_id);
+        }
+        return true;
+      }
+      auto record = decode_session_record(value);
+      if (!record || record->client_id != decoded->client_id) {
+        failure =
+            damaged(column::sessions, key, record ? "client id differs from key" : record.failure().message);
+        return false;
+      }
+      add_session(std::move(*record));
+      return true;
+    });
+    return !s ? s : failure.message.empty() ? status() : status(failure);
+  }
+
+  void add_session(session_record record) {
+    const std::string client_id = record.client_id;
+    if (!record.expiry_deadline && record.session_expiry_interval != session_never_expires) {
+      // Connected when the node stopped, at a time nobody wrote down: the session expires from now.
+      record.expiry_deadline = now_ + record.session_expiry_interval;
+      if (record.session_expiry_interval > 0) {
+        ++state_.report.deadlines_started;
+        cleanup_.put_session(record);
+      }
+    }
+    if (record.expiry_deadline && *record.expiry_deadline <= now_) {
+      expired_.emplace(client_id, state_.report.expired_sessions.size());
+      state_.report.expired_sessions.push_back({client_id, *record.expiry_deadline, record.will, 0});
+      cleanup_.delete_session(client_id, {});
+    }
+    recovered_session session;
+    session.record = std::move(record);
+    sessions_.emplace(client_id, std::move(session));
+  }
+
+  status load_queues() {
+    error failure;
+    auto s = db_.scan(column::queues, {}, [&](std::string_view key, std::string_view value) {
+      auto decoded = decode_queue_key(key);
+      auto entry = decode_queue_entry(value);
+      if (!decoded || !entry) {
+        failure = damaged(column::queues, key, decoded ? entry.failure().message : "bad key");
+        return false;
+      }
+      add_entry(*decoded, std::move(*entry));
+      return true;
+    });
+    return !s ? s : failure.message.empty() ? status() : status(failure);
+  }
+
+  void add_entry(const decoded_queue_key& key, queue_entry entry) {
+    const std::string where =
+        "queue entry " + std::to_string(key.sequence) + " of client \"" + printable(key.client_id) + "\"";
+    if (auto gone = expired_.find(key.client_id); gone != expired_.end()) {
+      ++state_.report.expired_sessions[gone->second].queued;  // deleted with its session's range
+      return;
+    }
+    auto session = sessions_.find(key.client_id);
+    if (session == sessions_.end()) {
+      problem(where + " has no session record: removed");
+      cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
+      return;
+    }
+    session->second.next_sequence = key.sequence + 1;
+    auto message = messages_.find(entry.message_id);
+    if (message == messages_.end()) {
+      problem(where + " references missing message " + std::to_string(entry.message_id) + ": skipped");
+      cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
+      return;
+    }
+    if (expired(*message->second)) {
+      ++state_.report.expired_messages;
+      cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
+      return;
+    }
+    ++counts_[entry.message_id];
+    session->second.queue.push_back({key.sequence, std::move(entry), message->second});
+  }
+
+  void drop_unreferenced_messages() {
+    for (const auto& [id, message] : messages_) {
+      if (!counts_.contains(id)) {
+        ++state_.report.orphan_messages;
+        cleanup_.del(column::messages, message_key(id));
+      }
+    }
+  }
+
+  status load_retained() {
+    error failure;
+    auto s = db_.scan(column::retained, {}, [&](std::string_view key, std::string_view value) {
+      auto message = decode_stored_message(value);
+      if (!message) {
+        failure = damaged(column::retained, key, message.failure().message);
+        return false;
+      }
+      if (expired(*message)) {
+        ++state_.report.expired_retained;
+        cleanup_.delete_retained(key);
+      } else {
+        state_.retained.push_back(std::move(*message));
+      }
+      return true;
+    });
+    return !s ? s : failure.message.empty() ? status() : status(failure);
+  }
+
+  void problem(std::string text) { state_.report.problems.push_back(std::move(text)); }
+
+  database& db_;
+  const epoch_seconds now_;
+  recovered_state state_;
+  std::unordered_map<uint64_t, std::shared_ptr<const stored_message>> messages_;
+  std::map<std::string, recovered_session> sessions_;  // ordered like the keys
+  std::unordered_map<std::string, size_t> expired_;    // client id → index in report.expired_sessions
+  std::unordered_map<uint64_t, uint32_t> counts_;
+  write_batch cleanup_;
+  const write_batch* cleanup_ptr_ = &cleanup_;
+};
+
+}  // namespace
+
+epoch_seconds wall_clock_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+result<recovered_state> recover(database& db, epoch_seconds now) {
+  return recovery(db, now).run();
+}
+
+}  // namespace mqhub::storage

@@ -1,0 +1,255 @@
+#include "storage/recovery.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "tests/unit/storage/temp_dir.hpp"
+
+namespace {
+
+using namespace mqhub::storage;
+using mqhub::net::mqtt::qos;
+using mqhub::storage::testing::temp_dir;
+
+constexpr epoch_seconds now = 1'800'000'000;
+
+std::unique_ptr<database> open_db(const std::filesystem::path& dir) {
+  auto db = database::open({dir});
+  if (!db) {
+    ADD_FAILURE() << db.failure().message;
+    return nullptr;
+  }
+  return std::move(*db);
+}
+
+session_record session(std::string id, std::optional<epoch_seconds> deadline = now + 3600) {
+  session_record r;
+  r.client_id = std::move(id);
+  r.session_expiry_interval = 3600;
+  r.expiry_deadline = deadline;
+  r.subscriptions = {{"a/#", qos::at_least_once, false, false, 0, 5}};
+  return r;
+}
+
+stored_message message(std::string topic, std::optional<epoch_seconds> expiry = std::nullopt) {
+  stored_message m;
+  m.topic = std::move(topic);
+  m.payload = "payload";
+  m.qos_level = qos::at_least_once;
+  m.expiry = expiry;
+  return m;
+}
+
+queue_entry entry(uint64_t id, delivery_state state = delivery_state::queued, uint16_t packet_id = 0) {
+  return {id, qos::at_least_once, false, {5}, state, packet_id};
+}
+
+recovered_state recover_ok(database& db, epoch_seconds at = now) {
+  auto state = recover(db, at);
+  if (!state) {
+    ADD_FAILURE() << state.failure().message;
+    return {};
+  }
+  return std::move(*state);
+}
+
+const recovered_session* find(const recovered_state& state, std::string_view id) {
+  for (const auto& s : state.sessions) {
+    if (s.record.client_id == id) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+// Issue: "On start the node recovers sessions, subscriptions, queues, inflight state and retained messages."
+TEST(recovery, restores_sessions_queues_inflight_state_and_retained_messages) {
+  temp_dir dir;
+  {
+    auto db = open_db(dir.db());
+    write_batch b;
+    b.put_session(session("a"));
+    b.put_session(session("b"));
+    b.put_inbound_qos2("a", 9);
+    b.put_inbound_qos2("a", 3);
+    b.put_message(10, message("x"));
+    b.put_message(11, message("y"));
+    b.enqueue("a", 1, entry(10, delivery_state::pubrec, 7));
+    b.enqueue("a", 2, entry(11, delivery_state::inflight, 8));
+    b.enqueue("a", 3, entry(10));
+    b.enqueue("b", 1, entry(10));
+    b.put_retained(message("r/1"));
+    ASSERT_TRUE(db->write(b, true));
+  }
+  auto db = open_db(dir.db());
+  auto state = recover_ok(*db);
+  EXPECT_TRUE(state.report.clean());
+  ASSERT_EQ(state.sessions.size(), 2u);
+  const auto* a = find(state, "a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->record, session("a"));
+  EXPECT_EQ(a->inbound_qos2, (std::vector<uint16_t>{3, 9}));
+  ASSERT_EQ(a->queue.size(), 3u);
+  EXPECT_EQ(a->queue[0].sequence, 1u);
+  EXPECT_EQ(a->queue[0].entry, entry(10, delivery_state::pubrec, 7));
+  EXPECT_EQ(a->queue[1].entry.state, delivery_state::inflight);
+  EXPECT_EQ(a->queue[2].message->topic, "x");
+  EXPECT_EQ(a->next_sequence, 4u);
+  // One copy of a message, whichever queues hold it.
+  EXPECT_EQ(a->queue[0].message.get(), find(state, "b")->queue[0].message.get());
+  ASSERT_EQ(state.retained.size(), 1u);
+  EXPECT_EQ(state.retained[0].topic, "r/1");
+  EXPECT_EQ(state.next_message_id, 12u);
+  EXPECT_EQ(db->references(10), 3u);
+  EXPECT_EQ(db->references(11), 1u);
+}
+
+TEST(recovery, session_without_queue_is_recovered_with_an_empty_one) {
+  temp_dir dir;
+  auto db = open_db(dir.db());
+  write_batch b;
+  b.put_session(session("lonely"));
+  ASSERT_TRUE(db->write(b, true));
+  auto state = recover_ok(*db);
+  ASSERT_EQ(state.sessions.size(), 1u);
+  EXPECT_TRUE(state.sessions[0].queue.empty());
+  EXPECT_EQ(state.sessions[0].next_sequence, 0u);
+  EXPECT_TRUE(state.report.clean());
+}
+
+// Issue: "recovery from a DB with partial state".
+TEST(recovery, entry_referencing_a_missing_message_is_skipped_and_reported) {
+  temp_dir dir;
+  auto db = open_db(dir.db());
+  write_batch b;
+  b.put_session(session("a"));
+  b.put_message(1, message("ok"));
+  b.enqueue("a", 1, entry(1));
+  b.put(column::queues, queue_key("a", 2), encode(entry(99)));     // raw: no message 99
+  b.put(column::queues, queue_key("ghost", 1), encode(entry(1)));  // raw: no session
+  b.put_inbound_qos2("ghost", 4);
+  b.put(column::messages, message_key(50), encode(message("orphan")));  // raw: no entry
+  ASSERT_TRUE(db->write(b, true));
+
+  auto state = recover_ok(*db);
+  ASSERT_EQ(state.sessions.size(), 1u);
+  ASSERT_EQ(state.sessions[0].queue.size(), 1u);
+  EXPECT_EQ(state.sessions[0].queue[0].entry.message_id, 1u);
+  EXPECT_EQ(state.sessions[0].next_sequence, 3u);  // never reuse the skipped sequence
+  ASSERT_EQ(state.report.problems.size(), 3u);
+  const auto& problems = state.report.problems;
+  EXPECT_TRUE(std::any_of(problems.begin(), problems.end(), [](const std::string& p) {
+    return p.find("missing message 99") != std::string::npos;
+  }));
+  EXPECT_EQ(state.report.orphan_messages, 1u);
+  EXPECT_EQ(state.next_message_id, 51u);
+
+  // The repair was written: a second start is clean.
+  EXPECT_FALSE(db->get_queue_entry("a", 2)->has_value());
+  EXPECT_FALSE(db->get_message(50)->has_value());
+  auto again = recover_ok(*db);
+  EXPECT_TRUE(again.report.clean());
+  EXPECT_EQ(again.sessions[0].queue.size(), 1u);
+}
+
+// Issue: "Expired sessions are removed with their data"; the deadline is wall-clock, so downtime counts.
+TEST(recovery, session_that_expired_during_downtime_is_removed_with_its_data) {
+  temp_dir dir;
+  {
+    auto db = open_db(dir.db());
+    auto gone = session("gone", now - 10);
+    gone.will = mqhub::net::mqtt::will_message{"status/gone", "offline", qos::at_least_once, false, {}};
+    write_batch b;
+    b.put_session(gone);
+    b.put_session(session("kept"));
+    b.put_inbound_qos2("gone", 1);
+    b.put_message(1, message("only/gone"));
+    b.put_message(2, message("shared"));
+    b.enqueue("gone", 1, entry(1));
+    b.enqueue("gone", 2, entry(2));
+    b.enqueue("kept", 1, entry(2));
+    ASSERT_TRUE(db->write(b, true));
+  }
+  auto db = open_db(dir.db());
+  auto state = recover_ok(*db);
+  ASSERT_EQ(state.sessions.size(), 1u);
+  EXPECT_EQ(state.sessions[0].record.client_id, "kept");
+  ASSERT_EQ(state.report.expired_sessions.size(), 1u);
+  const auto& expired = state.report.expired_sessions[0];
+  EXPECT_EQ(expired.client_id, "gone");
+  EXPECT_EQ(expired.queued, 2u);
+  ASSERT_TRUE(expired.will);
+  EXPECT_EQ(expired.will->topic, "status/gone");
+
+  EXPECT_FALSE(db->get_session("gone")->has_value());
+  EXPECT_FALSE(db->get(column::sessions, inbound_qos2_key("gone", 1))->has_value());
+  EXPECT_FALSE(db->get_queue_entry("gone", 2)->has_value());
+  EXPECT_FALSE(db->get_message(1)->has_value());
+  EXPECT_TRUE(db->get_message(2)->has_value());
+  EXPECT_EQ(db->references(2), 1u);
+}
+
+TEST(recovery, session_connected_at_shutdown_starts_its_expiry_now) {
+  temp_dir dir;
+  auto db = open_db(dir.db());
+  write_batch b;
+  b.put_session(session("live", std::nullopt));
+  auto forever = session("forever", std::nullopt);
+  forever.session_expiry_interval = session_never_expires;
+  b.put_session(forever);
+  ASSERT_TRUE(db->write(b, true));
+
+  auto state = recover_ok(*db);
+  ASSERT_EQ(state.sessions.size(), 2u);
+  EXPECT_EQ(find(state, "live")->record.expiry_deadline, now + 3600);
+  EXPECT_EQ(find(state, "forever")->record.expiry_deadline, std::nullopt);
+  EXPECT_EQ(state.report.deadlines_started, 1u);
+  // Persisted, so a second restart after the deadline drops it.
+  EXPECT_EQ(db->get_session("live")->value().expiry_deadline, now + 3600);
+  auto later = recover_ok(*db, now + 3601);
+  EXPECT_EQ(later.sessions.size(), 1u);
+}
+
+TEST(recovery, expired_messages_and_retained_messages_are_dropped) {
+  temp_dir dir;
+  auto db = open_db(dir.db());
+  write_batch b;
+  b.put_session(session("a"));
+  b.put_message(1, message("stale", now - 1));
+  b.put_message(2, message("fresh", now + 60));
+  b.enqueue("a", 1, entry(1));
+  b.enqueue("a", 2, entry(2));
+  b.put_retained(message("r/stale", now));
+  b.put_retained(message("r/fresh"));
+  ASSERT_TRUE(db->write(b, true));
+
+  auto state = recover_ok(*db);
+  ASSERT_EQ(state.sessions[0].queue.size(), 1u);
+  EXPECT_EQ(state.sessions[0].queue[0].message->topic, "fresh");
+  EXPECT_EQ(state.report.expired_messages, 1u);
+  EXPECT_EQ(state.report.expired_retained, 1u);
+  ASSERT_EQ(state.retained.size(), 1u);
+  EXPECT_FALSE(db->get_message(1)->has_value());
+  EXPECT_FALSE(db->get_retained("r/stale")->has_value());
+}
+
+// Issue: "A corrupt or unreadable database stops the start with a clear message; it is never wiped."
+TEST(recovery, damaged_value_stops_recovery_and_is_left_in_place) {
+  temp_dir dir;
+  auto db = open_db(dir.db());
+  write_batch b;
+  b.put_session(session("a"));
+  b.put(column::queues, queue_key("a", 1), "\x01garbage");
+  ASSERT_TRUE(db->write(b, true));
+  auto state = recover(*db, now);
+  ASSERT_FALSE(state);
+  EXPECT_EQ(state.failure().code, errc::corruption);
+  EXPECT_NE(state.failure().message.find("queues"), std::string::npos) << state.failure().message;
+  EXPECT_TRUE(db->get(column::queues, queue_key("a", 1))->has_value());
+  EXPECT_TRUE(db->get_session("a")->has_value());
+}
+
+}  // namespace
