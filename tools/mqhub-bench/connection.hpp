@@ -35,7 +35,7 @@ class connection {
   connection& operator=(const connection&) = delete;
 
   void start(const boost::asio::ip::tcp::endpoint& broker, const net::mqtt::connect_packet& connect,
-             size_t read_buffer = 64 * 1024);
+             size_t read_buffer = size_t{64} * 1024);
 
   /// Encodes a packet into the write queue; call flush() when done queueing.
   void queue(const net::mqtt::packet& p);

@@ -9,7 +9,8 @@ namespace mqhub::bench {
 size_t latency_histogram::index_of(uint64_t ns) {
   if (ns < linear)
     return ns;
-  const int shift = std::bit_width(ns) - (sub_bits + 1);  // >= 1; ns >> shift is in [64, 128)
+  const int shift =
+      static_cast<int>(std::bit_width(ns)) - (sub_bits + 1);  // >= 1; ns >> shift is in [64, 128)
   return linear + static_cast<size_t>(shift - 1) * (size_t{1} << sub_bits) +
          static_cast<size_t>((ns >> shift) - (uint64_t{1} << sub_bits));
 }

@@ -30,7 +30,7 @@ std::optional<proc_sample> sample_process(int pid) {
     else if (i == 15)
       stime = std::stoul(field);
   }
-  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  static const auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   s.cpu_seconds = static_cast<double>(utime + stime) / ticks;
   std::ifstream status(dir + "/status");
   while (std::getline(status, line)) {

@@ -15,7 +15,7 @@ namespace mqtt = net::mqtt;
 
 namespace {
 // Bounds what one publisher queues ahead of the socket, so an unbounded publisher is paced by TCP.
-constexpr size_t max_queued_bytes = 64 * 1024;
+constexpr size_t max_queued_bytes = size_t{64} * 1024;
 constexpr uint64_t batch = 64;
 }  // namespace
 
