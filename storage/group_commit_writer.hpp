@@ -36,7 +36,9 @@ struct group_commit_stats {
   uint64_t largest_group = 0;
   uint64_t failed_batches = 0;
 
-  double batches_per_group() const { return groups == 0 ? 0.0 : static_cast<double>(batches) / groups; }
+  double batches_per_group() const {
+    return groups == 0 ? 0.0 : static_cast<double>(batches) / static_cast<double>(groups);
+  }
 };
 
 /// A writer thread that commits batches from any thread in groups: it takes everything queued, writes it as

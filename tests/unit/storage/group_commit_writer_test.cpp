@@ -27,7 +27,7 @@ std::unique_ptr<database> open_db(const std::filesystem::path& dir) {
   return std::move(*db);
 }
 
-write_batch small_batch(int thread, int i) {
+write_batch small_batch(size_t thread, size_t i) {
   write_batch b;
   b.put(column::hub, "t" + std::to_string(thread) + "/" + std::to_string(i), "value");
   return b;
@@ -42,16 +42,17 @@ bool has_row(const database& db, const std::string& key) {
 TEST(group_commit_writer, concurrent_submits_share_groups_and_each_callback_runs_once) {
   temp_dir dir;
   auto db = open_db(dir.db());
-  constexpr int threads = 8;
-  constexpr int per_thread = 100;
+  constexpr size_t threads = 8;
+  constexpr size_t per_thread = 100;
   std::vector<std::atomic<int>> calls(threads * per_thread);
   std::atomic<int> failures{0};
   {
     group_commit_writer writer(*db, {durability::sync});
     std::vector<std::thread> submitters;
-    for (int t = 0; t < threads; ++t) {
+    submitters.reserve(threads);
+    for (size_t t = 0; t < threads; ++t) {
       submitters.emplace_back([&, t] {
-        for (int i = 0; i < per_thread; ++i) {
+        for (size_t i = 0; i < per_thread; ++i) {
           writer.submit(small_batch(t, i), [&, n = t * per_thread + i](const status& s) {
             calls[n].fetch_add(1);
             if (!s) {
@@ -66,7 +67,7 @@ TEST(group_commit_writer, concurrent_submits_share_groups_and_each_callback_runs
     }
     writer.stop();
     const auto stats = writer.stats();
-    EXPECT_EQ(stats.batches, uint64_t{threads * per_thread});
+    EXPECT_EQ(stats.batches, threads * per_thread);
     EXPECT_LT(stats.groups, stats.batches);
     EXPECT_GT(stats.batches_per_group(), 1.0);
   }
