@@ -209,8 +209,8 @@ status database::write_group(std::span<const write_batch* const> batches, bool s
   return {};
 }
 
-bool database::admits(const write_batch& batch) const {
-  return !batch.adds_data() || options_.max_store_bytes == 0 || approximate_size() < options_.max_store_bytes;
+bool database::over_size_limit() const {
+  return options_.max_store_bytes != 0 && approximate_size() >= options_.max_store_bytes;
 }
 
 uint64_t database::approximate_size() const {

@@ -62,7 +62,9 @@ class database {
   /// not check the size limit: the caller filters with admits().
   status write_group(std::span<const write_batch* const> batches, bool sync);
   /// Whether the size limit lets `batch` commit.
-  bool admits(const write_batch& batch) const;
+  bool admits(const write_batch& batch) const { return !batch.adds_data() || !over_size_limit(); }
+  /// Whether the store has reached max_store_bytes (never, without a limit).
+  bool over_size_limit() const;
   /// Bytes in SST files and memtables, across column families.
   uint64_t approximate_size() const;
 

@@ -93,8 +93,10 @@ std::vector<status> group_commit_writer::commit(const std::vector<pending>& grou
   std::vector<const write_batch*> admitted;
   std::vector<status> outcomes(group.size());
   admitted.reserve(group.size());
+  // Once per group: the size is a RocksDB property lookup per column family.
+  const bool full = db_.over_size_limit();
   for (size_t i = 0; i < group.size(); ++i) {
-    if (db_.admits(group[i].batch)) {
+    if (!full || !group[i].batch.adds_data()) {
       admitted.push_back(&group[i].batch);
     } else {
       outcomes[i] = error{errc::store_full, "store size limit reached"};

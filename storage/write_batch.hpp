@@ -51,7 +51,8 @@ class write_batch {
   void delete_session(std::string_view client_id, std::span<const uint64_t> queued_message_ids);
 
   // Messages and queues.
-  /// Stores a message once; follow with one enqueue per queue that holds it, in this batch.
+  /// Stores a message once; follow with one enqueue per queue that holds it, in this batch (a message that no
+  /// entry references when the batch commits is deleted in the same write).
   void put_message(uint64_t message_id, const stored_message& message);
   /// A new queue entry: adds a reference to entry.message_id. Outside the batch that put the message, only
   /// call it while another entry still holds the message (e.g. moving a shared-subscription message).

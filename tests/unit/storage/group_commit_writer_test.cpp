@@ -180,6 +180,14 @@ TEST(group_commit_writer, store_full_refuses_growing_batches_only) {
   EXPECT_TRUE(shrink_result.get_future().get());
 }
 
+TEST(durability, parses_the_config_values_and_nothing_else) {
+  for (auto mode : {durability::sync, durability::wal, durability::memory}) {
+    EXPECT_EQ(parse_durability(to_string(mode)), mode);
+  }
+  EXPECT_FALSE(parse_durability("SYNC"));
+  EXPECT_FALSE(parse_durability(""));
+}
+
 TEST(group_commit_writer, memory_mode_has_no_writer) {
   temp_dir dir;
   auto db = open_db(dir.db());
