@@ -68,7 +68,7 @@ class storm_client final : public connection_handler {
       conn_.close();
   }
   void on_failed(std::string_view why) override {
-    if (closing_)
+    if (closing_ || done_)
       return;
     state_.run.fail(client_id_ + ": " + std::string(why));
     done();
@@ -76,6 +76,9 @@ class storm_client final : public connection_handler {
 
  private:
   void done() {
+    if (done_)
+      return;  // a held connection the broker closes later was already counted
+    done_ = true;
     state_.finished.fetch_add(1);
     state_.launch_next();
   }
@@ -84,6 +87,7 @@ class storm_client final : public connection_handler {
   storm_state& state_;
   std::string client_id_;
   bool closing_ = false;
+  bool done_ = false;
 };
 
 }  // namespace

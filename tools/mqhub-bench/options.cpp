@@ -102,6 +102,10 @@ options parse_options(int argc, char** argv) {
       o.subscribers = 0;
       break;
   }
+  if (o.publishers > 65535) {
+    std::fprintf(stderr, "at most 65535 publishers (the payload has 16 bits for the publisher id)\n");
+    std::exit(2);
+  }
   if (o.qos_level != net::mqtt::qos::at_most_once && (o.window == 0 || o.window > 65535)) {
     std::fprintf(stderr, "--window must be 1..65535 for QoS 1/2 (packet ids)\n");
     std::exit(2);

@@ -17,6 +17,9 @@ namespace {
 // Bounds what one publisher queues ahead of the socket, so an unbounded publisher is paced by TCP.
 constexpr size_t max_queued_bytes = size_t{64} * 1024;
 constexpr uint64_t batch = 64;
+// A closed-loop QoS 0 publisher whose receivers got nothing for this long counts the rest as lost (the
+// broker may drop QoS 0) rather than waiting forever.
+constexpr auto stall_limit = std::chrono::milliseconds(500);
 }  // namespace
 
 publisher::publisher(asio::io_context& io, mqtt::protocol_version version, publisher_config config,
@@ -26,6 +29,7 @@ publisher::publisher(asio::io_context& io, mqtt::protocol_version version, publi
       state_(state),
       feedback_(feedback),
       timer_(io),
+      stall_timer_(io),
       in_use_(65536, false) {
   mqtt::publish_packet head;
   head.topic = config_.topic;
@@ -70,7 +74,8 @@ uint64_t publisher::credit() {
   if (config_.qos_level != mqtt::qos::at_most_once) {
     credit = config_.window - inflight_.load(std::memory_order_relaxed);
   } else if (config_.window > 0 && feedback_ != nullptr) {
-    const uint64_t undelivered = sent - std::min(sent, feedback_->min_delivered());
+    const uint64_t accounted = feedback_->min_delivered() + written_off_;
+    const uint64_t undelivered = sent - std::min(sent, accounted);
     credit = undelivered >= config_.window ? 0 : config_.window - undelivered;
   }
   if (config_.rate > 0) {
@@ -106,7 +111,7 @@ void publisher::pump() {
       }
       const size_t body_at = out.size();
       out.append(body_);
-      write_stamp(out.data() + body_at, {stamp_time, sequence, config_.id});
+      write_stamp(out.data() + body_at, {stamp_time, sequence, config_.run, config_.id});
     }
     sent_.store(sequence, std::memory_order_relaxed);
   }
@@ -119,7 +124,26 @@ void publisher::pump() {
     feedback_->waiting.store(true);
     if (credit() > 0 && feedback_->waiting.exchange(false))
       asio::post(conn_.context(), [this] { pump(); });
+    arm_stall_timer();
   }
+}
+
+void publisher::arm_stall_timer() {
+  if (stall_armed_)
+    return;
+  stall_armed_ = true;
+  stall_mark_ = feedback_->min_delivered();
+  stall_timer_.expires_after(stall_limit);
+  stall_timer_.async_wait([this](const boost::system::error_code& ec) {
+    stall_armed_ = false;
+    if (ec || state_.now.load(std::memory_order_relaxed) == phase::drain)
+      return;
+    const uint64_t delivered = feedback_->min_delivered();
+    const uint64_t sent = sent_.load(std::memory_order_relaxed);
+    if (delivered == stall_mark_ && sent > delivered + written_off_)
+      written_off_ = sent - delivered;
+    pump();
+  });
 }
 
 void publisher::arm_rate_timer() {

@@ -13,7 +13,8 @@
 namespace mqhub::bench {
 
 struct publisher_config {
-  uint32_t id = 0;
+  uint16_t id = 0;
+  uint16_t run = 0;
   std::string client_id;
   std::string topic;
   net::mqtt::qos qos_level = net::mqtt::qos::at_most_once;
@@ -48,6 +49,7 @@ class publisher final : public connection_handler {
   uint16_t take_packet_id();
   void release(uint16_t packet_id);
   void arm_rate_timer();
+  void arm_stall_timer();
 
   connection conn_;
   publisher_config config_;
@@ -55,6 +57,10 @@ class publisher final : public connection_handler {
   delivery_feedback* feedback_;
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
+  boost::asio::steady_timer stall_timer_;
+  bool stall_armed_ = false;
+  uint64_t stall_mark_ = 0;   // min_delivered when the stall timer was armed
+  uint64_t written_off_ = 0;  // closed-loop QoS 0 messages given up as lost, so the window reopens
   bool started_ = false;
   std::chrono::steady_clock::time_point start_time_;
   std::string head_;         // fixed header, topic, packet id and properties of every PUBLISH

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,7 @@ run_result run_messages(const options& o) {
   run_state state;
   io_threads io(o.threads);
   const std::string tag = "mqhub-bench-" + std::to_string(getpid()) + "-";
+  const auto run = static_cast<uint16_t>(std::random_device{}());
   const bool closed_loop = o.qos_level == mqtt::qos::at_most_once && o.window > 0;
   // Each message reaches every fan-out subscriber, and exactly one member of a shared group.
   const uint64_t receivers = o.kind == scenario::fan_out ? o.subscribers : 1;
@@ -83,6 +85,7 @@ run_result run_messages(const options& o) {
     c.client_id = tag + "s" + std::to_string(j);
     c.filter = filter_for(o, j);
     c.qos_level = o.qos_level;
+    c.run = run;
     c.publishers = o.publishers;
     c.feedback_slot = o.kind == scenario::fan_out ? j : 0;
     subscribers.push_back(
@@ -92,7 +95,8 @@ run_result run_messages(const options& o) {
   const double rate_each = o.rate / o.publishers;
   for (uint32_t i = 0; i < o.publishers; ++i) {
     publisher_config c;
-    c.id = i;
+    c.id = static_cast<uint16_t>(i);
+    c.run = run;
     c.client_id = tag + "p" + std::to_string(i);
     c.topic = o.topic_prefix + "/" + std::to_string(i);
     c.qos_level = o.qos_level;

@@ -58,7 +58,7 @@ void subscriber::on_publish(const mqtt::publish_packet& p) {
   else if (p.qos_level == mqtt::qos::exactly_once)
     ack(mqtt::packet_type::pubrec, p.packet_id);
   const auto stamp = read_stamp(p.payload);
-  if (!stamp || stamp->publisher >= config_.publishers)
+  if (!stamp || stamp->run != config_.run || stamp->publisher >= config_.publishers)
     return;
   trackers_[stamp->publisher].record(stamp->sequence);
   if (measuring_) {
