@@ -2,7 +2,14 @@
 
 #include <utility>
 
+#include "net/mqtt/property_codec.hpp"
+
 namespace mqhub::actors {
+
+const net::mqtt::properties& message::properties() const {
+  static const net::mqtt::properties none;
+  return props ? *props : none;
+}
 
 message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view publisher,
                          clock::time_point now) {
@@ -11,12 +18,14 @@ message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view p
   m->payload = std::move(publish.payload);
   m->qos_level = publish.qos_level;
   m->retain = publish.retain;
-  m->props = std::move(publish.props);
-  m->props.topic_alias.reset();
-  m->props.subscription_identifiers.clear();
+  publish.props.topic_alias.reset();
+  publish.props.subscription_identifiers.clear();
+  if (!net::mqtt::has_no_properties(publish.props)) {
+    if (publish.props.message_expiry_interval)
+      m->expires_at = now + std::chrono::seconds(*publish.props.message_expiry_interval);
+    m->props = std::make_unique<const net::mqtt::properties>(std::move(publish.props));
+  }
   m->publisher = publisher;
-  if (m->props.message_expiry_interval)
-    m->expires_at = now + std::chrono::seconds(*m->props.message_expiry_interval);
   return m;
 }
 

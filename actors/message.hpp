@@ -20,14 +20,19 @@ struct message {
   std::string payload;
   net::mqtt::qos qos_level = net::mqtt::qos::at_most_once;
   bool retain = false;
-  /// PUBLISH properties as received, without topic alias and subscription identifiers (those are per hop).
-  net::mqtt::properties props;
+  /// PUBLISH properties as received, without topic alias and subscription identifiers (those are per hop);
+  /// null when there are none (every 3.1.1 message, most MQTT 5 ones), which keeps the hot path from
+  /// building, moving and destroying the whole property set per message.
+  std::unique_ptr<const net::mqtt::properties> props;
   /// Client id of the publisher, for No Local (MQTT-3.8.3-3).
   std::string publisher;
   /// Set when the publisher gave a message expiry interval (MQTT-3.3.2-5).
   std::optional<clock::time_point> expires_at;
 
   bool expired(clock::time_point now) const { return expires_at && now >= *expires_at; }
+
+  /// The properties, or an empty set.
+  const net::mqtt::properties& properties() const;
 };
 
 using message_ptr = std::shared_ptr<const message>;

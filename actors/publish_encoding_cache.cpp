@@ -17,12 +17,12 @@ const out_buffer& publish_encoding_cache::get(mqtt::protocol_version version, ui
   size_t index = (version == mqtt::protocol_version::v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
   auto& slot = encodings_[index];
   if (!slot) {
-    mqtt::publish_packet head;
+    thread_local mqtt::publish_packet head;  // reused: building one per message shows in profiles
     head.topic = msg_->topic;
     head.qos_level = static_cast<mqtt::qos>(qos);
     head.retain = retain;
     if (version == mqtt::protocol_version::v5)
-      head.props = msg_->props;
+      head.props = msg_->properties();
     auto encoded = std::make_shared<std::string>();
     encoded->reserve(msg_->topic.size() + msg_->payload.size() + 16);
     mqtt::encode_publish_head(head, msg_->payload.size(), version, *encoded);

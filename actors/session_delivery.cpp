@@ -62,7 +62,7 @@ bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool 
   head.dup = dup;
   head.packet_id = packet_id;
   if (v5()) {
-    head.props = msg.props;
+    head.props = msg.properties();
     head.props.subscription_identifiers = item.subscription_ids;
     if (msg.expires_at) {
       // The receiver sees the time left, not the original interval (MQTT-3.3.2-6).

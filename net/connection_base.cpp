@@ -83,6 +83,7 @@ void connection_base::on_read(const boost::system::error_code& ec, size_t bytes)
   }
   end_ += bytes;
   last_read_filled_ = bytes == read_offered_;
+  read_at_ = std::chrono::steady_clock::now();  // once per read: every packet in it arrived now
   process_buffer();
   read_more();
 }
@@ -112,7 +113,7 @@ void connection_base::process_buffer() {
     }
     auto body = available.subspan(f.header_size, f.remaining_length);
     begin_ += f.total_size();
-    last_packet_at_ = std::chrono::steady_clock::now();
+    last_packet_at_ = read_at_;
     if (state_ == state::awaiting_connect)
       on_connect(f.first_byte, body);
     else

@@ -108,6 +108,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   uint32_t session_expiry_ = 0;
   uint16_t keep_alive_ = 0;
   std::chrono::steady_clock::time_point last_packet_at_;
+  std::chrono::steady_clock::time_point read_at_;
   boost::asio::steady_timer keepalive_timer_;
   std::unordered_map<uint16_t, std::string> topic_aliases_;
 

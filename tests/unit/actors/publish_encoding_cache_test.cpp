@@ -16,7 +16,9 @@ message_ptr sample_message() {
   m->topic = "sensors/1/temperature";
   m->payload = "21.5";
   m->qos_level = mqtt::qos::exactly_once;
-  m->props.content_type = "text/plain";
+  auto props = std::make_unique<mqtt::properties>();
+  props->content_type = "text/plain";
+  m->props = std::move(props);
   return m;
 }
 
