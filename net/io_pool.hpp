@@ -21,7 +21,8 @@ class io_pool {
 
   /// The context for the next connection, round-robin.
   boost::asio::io_context& next();
-  boost::asio::io_context& at(size_t index) { return *contexts_[index]; }
+  /// Context `index` modulo the pool size, for spreading things over the threads by number.
+  boost::asio::io_context& at(size_t index) { return *contexts_[index % contexts_.size()]; }
   size_t size() const { return contexts_.size(); }
 
   void run();

@@ -11,8 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "net/io_pool.hpp"
+#include "tools/mqhub-bench/broker_address.hpp"
 #include "tools/mqhub-bench/connection.hpp"
-#include "tools/mqhub-bench/io_threads.hpp"
 #include "tools/mqhub-bench/proc_stats.hpp"
 #include "tools/mqhub-bench/run_state.hpp"
 
@@ -97,7 +98,8 @@ run_result run_connect_storm(const options& o) {
   const auto broker = resolve_broker(o.host, o.port);
   storm_state state;
   state.hold = o.idle > 0;
-  io_threads io(o.threads);
+  net::io_pool io(o.threads);
+  io.run();
   const std::string tag = "mqhub-bench-" + std::to_string(getpid()) + "-c";
   std::vector<std::unique_ptr<storm_client>> clients;
   clients.reserve(o.connections);

@@ -10,7 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "tools/mqhub-bench/io_threads.hpp"
+#include "net/io_pool.hpp"
+#include "tools/mqhub-bench/broker_address.hpp"
 #include "tools/mqhub-bench/proc_stats.hpp"
 #include "tools/mqhub-bench/publisher.hpp"
 #include "tools/mqhub-bench/subscriber.hpp"
@@ -62,7 +63,8 @@ run_result run_messages(const options& o) {
   run_result r;
   const auto broker = resolve_broker(o.host, o.port);
   run_state state;
-  io_threads io(o.threads);
+  net::io_pool io(o.threads);
+  io.run();
   const std::string tag = "mqhub-bench-" + std::to_string(getpid()) + "-";
   const auto run = static_cast<uint16_t>(std::random_device{}());
   const bool closed_loop = o.qos_level == mqtt::qos::at_most_once && o.window > 0;
