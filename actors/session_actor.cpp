@@ -34,6 +34,13 @@ caf::behavior session_actor::make_behavior() {
   };
 }
 
+void session_actor::on_exit() {
+  // Handles to shards, the directory and the connection would keep them (and this actor) alive in a cycle.
+  sink_.reset();
+  context_.shards.reset();
+  directory_ = caf::actor{};
+}
+
 void session_actor::take_connection(connect_request& request) {
   ++attach_count_;
   ++epoch_;

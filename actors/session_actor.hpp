@@ -32,6 +32,7 @@ class session_actor : public caf::event_based_actor {
   session_actor(caf::actor_config& cfg, session_context context, caf::actor directory, std::string client_id);
 
   caf::behavior make_behavior() override;
+  void on_exit() override;
 
  private:
   // Connection lifecycle (session_actor.cpp).

@@ -16,6 +16,10 @@ caf::behavior session_directory::make_behavior() {
   };
 }
 
+void session_directory::on_exit() {
+  sessions_.clear();  // the handles would keep the (linked, now exiting) sessions alive
+}
+
 void session_directory::connect(connect_request& request) {
   auto& e = sessions_[request.client_id];
   if (!e.session) {

@@ -17,6 +17,7 @@ class session_directory : public caf::event_based_actor {
   session_directory(caf::actor_config& cfg, session_context context);
 
   caf::behavior make_behavior() override;
+  void on_exit() override;
 
  private:
   struct entry {

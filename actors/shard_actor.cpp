@@ -19,6 +19,13 @@ caf::behavior shard_actor::make_behavior() {
   };
 }
 
+void shard_actor::on_exit() {
+  // Sessions hold shard handles and shards hold session handles: break the cycle, or neither is freed.
+  subscribers_.clear();
+  batches_.clear();
+  batch_of_subscriber_.clear();
+}
+
 void shard_actor::route(const publish_batch& batch) {
   auto retained_before = static_cast<int64_t>(retained_.size());
   for (const auto& msg : batch.messages)

@@ -24,6 +24,7 @@ class shard_actor : public caf::event_based_actor {
   shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats);
 
   caf::behavior make_behavior() override;
+  void on_exit() override;
 
  private:
   struct subscriber {

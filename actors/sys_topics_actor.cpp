@@ -39,6 +39,10 @@ caf::behavior sys_topics_actor::make_behavior() {
   };
 }
 
+void sys_topics_actor::on_exit() {
+  shards_.reset();
+}
+
 void sys_topics_actor::publish_all() {
   auto now = clock::now();
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(now - stats_->started_at).count();

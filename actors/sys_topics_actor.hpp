@@ -17,6 +17,7 @@ class sys_topics_actor : public caf::event_based_actor {
                    std::shared_ptr<broker_stats> stats, std::chrono::seconds interval);
 
   caf::behavior make_behavior() override;
+  void on_exit() override;
 
  private:
   void publish_all();

@@ -240,7 +240,11 @@ void connection_base::close() {
 }
 
 void connection_base::shut_down() {
-  asio::post(io_, [self = shared_from_this()] {
+  // Called through the registry's plain pointer: the connection may already be in its destructor.
+  auto self = weak_from_this().lock();
+  if (!self)
+    return;
+  asio::post(io_, [self = std::move(self)] {
     if (self->state_ == state::closed)
       return;
     if (self->state_ == state::connected && self->version_ == mqtt::protocol_version::v5) {
