@@ -52,44 +52,40 @@ std::optional<delivery> outbound_flow::next_queued() {
   return item;
 }
 
-inflight_entry* outbound_flow::find(uint16_t packet_id) {
+std::optional<std::deque<inflight_entry>::iterator> outbound_flow::find(uint16_t packet_id) {
   if (!inflight_)
-    return nullptr;
-  // Acks mostly come in order: the entry is at or near the front.
+    return std::nullopt;
   auto it = std::find_if(inflight_->begin(), inflight_->end(),
                          [packet_id](const inflight_entry& e) { return e.packet_id == packet_id; });
-  return it == inflight_->end() ? nullptr : &*it;
-}
-
-void outbound_flow::erase(const inflight_entry* entry) {
-  auto it = std::find_if(inflight_->begin(), inflight_->end(),
-                         [entry](const inflight_entry& e) { return &e == entry; });
-  inflight_->erase(it);
+  if (it == inflight_->end())
+    return std::nullopt;
+  return it;
 }
 
 bool outbound_flow::complete(uint16_t packet_id, bool pubcomp) {
-  auto* entry = find(packet_id);
-  if (entry == nullptr)
+  auto it = find(packet_id);
+  if (!it)
     return false;
-  bool expected = pubcomp ? (entry->item.qos == 2 && entry->released) : entry->item.qos == 1;
+  const auto& entry = **it;
+  bool expected = pubcomp ? (entry.item.qos == 2 && entry.released) : entry.item.qos == 1;
   if (!expected)
     return false;
-  erase(entry);
+  inflight_->erase(*it);
   return true;
 }
 
 bool outbound_flow::release(uint16_t packet_id) {
-  auto* entry = find(packet_id);
-  if (entry == nullptr || entry->item.qos != 2)
+  auto it = find(packet_id);
+  if (!it || (*it)->item.qos != 2)
     return false;
-  entry->released = true;
-  entry->item.msg.reset();  // after PUBREC only the packet id matters (MQTT-4.3.3-4)
+  (*it)->released = true;
+  (*it)->item.msg.reset();  // after PUBREC only the packet id matters (MQTT-4.3.3-4)
   return true;
 }
 
 void outbound_flow::abandon(uint16_t packet_id) {
-  if (auto* entry = find(packet_id); entry != nullptr)
-    erase(entry);
+  if (auto it = find(packet_id))
+    inflight_->erase(*it);
 }
 
 void outbound_flow::clear() {

@@ -52,8 +52,8 @@ class outbound_flow {
   void clear();
 
  private:
-  inflight_entry* find(uint16_t packet_id);
-  void erase(const inflight_entry* entry);
+  /// The entry's position, or nullopt; acks mostly come in order, so it is at or near the front.
+  std::optional<std::deque<inflight_entry>::iterator> find(uint16_t packet_id);
 
   size_t queue_limit_;
   size_t window_ = 65535;

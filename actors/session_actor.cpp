@@ -161,19 +161,23 @@ void session_actor::clear_subscriptions() {
     return;
   const auto& shards = *context_.shards;
   std::vector<unsubscribe_request> requests(shards.size());
-  for (const auto& [filter, entry] : subscriptions_) {
-    auto pin = shards.shard_of_filter(entry.filter);
-    for (size_t i = 0; i < shards.size(); ++i)
-      if (!pin || *pin == i)
-        requests[i].filters.emplace_back(entry.filter, entry.group);
+  for (const auto& subscribed : subscriptions_) {
+    const auto& entry = subscribed.second;  // a plain reference: lambdas may not capture bindings (C++20)
+    shards.for_each_shard_of_filter(
+        entry.filter, [&](size_t i) { requests[i].filters.emplace_back(entry.filter, entry.group); });
   }
-  for (size_t i = 0; i < shards.size(); ++i) {
+  send_unsubscribes(requests);
+  subscriptions_.clear();
+}
+
+void session_actor::send_unsubscribes(std::vector<unsubscribe_request>& requests) {
+  const auto& shards = *context_.shards;
+  for (size_t i = 0; i < requests.size(); ++i) {
     if (requests[i].filters.empty())
       continue;
     requests[i].session = caf::actor_cast<caf::actor>(this);
     send(shards[i], std::move(requests[i]));
   }
-  subscriptions_.clear();
 }
 
 void session_actor::announce_presence(bool online) {
@@ -184,13 +188,12 @@ void session_actor::announce_presence(bool online) {
   for (const auto& [filter, entry] : subscriptions_) {
     if (entry.group.empty())
       continue;
-    auto pin = shards.shard_of_filter(entry.filter);
-    for (size_t i = 0; i < shards.size(); ++i) {
-      if ((!pin || *pin == i) && !told[i]) {
+    shards.for_each_shard_of_filter(entry.filter, [&](size_t i) {
+      if (!told[i]) {
         told[i] = true;
         send(shards[i], session_presence{self, online});
       }
-    }
+    });
   }
 }
 

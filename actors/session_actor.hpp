@@ -43,6 +43,7 @@ class session_actor : public caf::event_based_actor {
   void end_session();
   void publish_will();
   void clear_subscriptions();
+  void send_unsubscribes(std::vector<unsubscribe_request>& requests);
   void announce_presence(bool online);
   void disconnect(net::mqtt::reason_code code, std::string reason);
 

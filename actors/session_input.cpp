@@ -115,10 +115,7 @@ void session_actor::on_subscribe(subscribe_command& command) {
     entry.retain_as_published = sub.retain_as_published;
     entry.retain_handling = sub.retain_handling;
     entry.subscription_id = subscription_id;
-    auto pin = shards.shard_of_filter(entry.filter);
-    for (size_t s = 0; s < shards.size(); ++s)
-      if (!pin || *pin == s)
-        requests[s].entries.push_back(entry);
+    shards.for_each_shard_of_filter(entry.filter, [&](size_t s) { requests[s].entries.push_back(entry); });
     subscriptions_[sub.filter] = std::move(entry);
     codes.push_back(static_cast<mqtt::reason_code>(sub.max_qos));  // granted QoS (MQTT-3.9.3)
   }
@@ -169,20 +166,13 @@ void session_actor::on_unsubscribe(const mqtt::unsubscribe_packet& unsubscribe) 
       unsuback.codes.push_back(mqtt::reason_code::no_subscription_existed);
       continue;
     }
-    auto pin = shards.shard_of_filter(it->second.filter);
-    for (size_t s = 0; s < shards.size(); ++s)
-      if (!pin || *pin == s)
-        requests[s].filters.emplace_back(it->second.filter, it->second.group);
+    shards.for_each_shard_of_filter(it->second.filter, [&](size_t s) {
+      requests[s].filters.emplace_back(it->second.filter, it->second.group);
+    });
     subscriptions_.erase(it);
     unsuback.codes.push_back(mqtt::reason_code::success);
   }
-  auto self = caf::actor_cast<caf::actor>(this);
-  for (size_t s = 0; s < shards.size(); ++s) {
-    if (requests[s].filters.empty())
-      continue;
-    requests[s].session = self;
-    send(shards[s], std::move(requests[s]));
-  }
+  send_unsubscribes(requests);
   writer_.append(unsuback, version_);
 }
 

@@ -20,6 +20,17 @@ class shard_map {
   /// The one shard that can hold matches of `filter` (a plain filter), or nullopt for all shards.
   std::optional<size_t> shard_of_filter(std::string_view filter) const;
 
+  /// Calls `visit(index)` for each shard that must hold a subscription to `filter`.
+  template <class Visit>
+  void for_each_shard_of_filter(std::string_view filter, Visit&& visit) const {
+    if (auto pin = shard_of_filter(filter)) {
+      visit(*pin);
+      return;
+    }
+    for (size_t i = 0; i < shards_.size(); ++i)
+      visit(i);
+  }
+
   const caf::actor& operator[](size_t index) const { return shards_[index]; }
   size_t size() const { return shards_.size(); }
   const std::vector<caf::actor>& all() const { return shards_; }
