@@ -13,14 +13,36 @@
 #include "actors/connection_sink.hpp"
 #include "actors/message.hpp"
 #include "net/mqtt/packet.hpp"
+#include "storage/recovery.hpp"
+#include "storage/result.hpp"
 
 /// The messages actors exchange. Each carries a whole batch, so the actor machinery costs a fraction of an
 /// MQTT message on the hot path.
 namespace mqhub::actors {
 
-/// Connection → shard: the PUBLISHes of one read whose topics belong to this shard, in order.
+/// An acknowledgement a shard owes the publisher once the message it names is stored (durable modes).
+struct publish_ack {
+  uint32_t message_index = 0;  // into publish_batch::messages
+  uint16_t packet_id = 0;
+  bool exactly_once = false;     // PUBREC (QoS 2) rather than PUBACK (QoS 1)
+  bool persist_inbound = false;  // store the QoS 2 receive state with it: the publisher's session persists
+};
+
+/// Connection (or session) → shard: the PUBLISHes of one read whose topics belong to this shard, in order.
 struct publish_batch {
   std::vector<message_ptr> messages;
+  /// Durable modes: the acknowledgements that wait for the messages' commit, and where they go.
+  std::vector<publish_ack> acks;
+  connection_sink_ptr publisher;
+  caf::actor publisher_session;  // told which QoS 2 packet ids could not be stored
+  net::mqtt::protocol_version publisher_version = net::mqtt::protocol_version::v311;
+
+  /// A batch of one message that nobody waits to hear acknowledged (a will, a `$SYS` update).
+  static publish_batch of(message_ptr msg) {
+    publish_batch batch;
+    batch.messages.push_back(std::move(msg));
+    return batch;
+  }
 };
 
 /// One message for one subscriber, with what its matching subscriptions decided.
@@ -33,6 +55,9 @@ struct delivery {
   /// retain; packet id 0 and DUP 0, patched per send), or null when this delivery needs its own encoding.
   out_buffer encoded;
   net::mqtt::protocol_version encoded_version = net::mqtt::protocol_version::v311;
+  /// The stored queue entry of a persistent subscriber, or 0 when the delivery lives in memory only.
+  uint64_t stored_sequence = 0;
+  uint64_t message_id = 0;  // of the stored message the entry references
 };
 
 /// Shard → session: the deliveries of one publish batch for one subscriber.
@@ -57,6 +82,9 @@ struct subscribe_request {
   std::string client_id;
   net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;  // for encoding once per layout
   std::vector<subscription_request_entry> entries;
+  bool persistent = false;  // the shard stores QoS 1/2 deliveries for this session (durable modes)
+  bool online = true;
+  bool restoring = false;  // re-registered after a restart: no retained messages are sent
 };
 
 struct subscribe_reply {
@@ -74,7 +102,40 @@ struct unsubscribe_request {
 struct session_presence {
   caf::actor session;
   bool online = true;
+  bool persistent = false;
 };
+
+/// Shard → session: QoS 2 PUBLISHes that could not be stored; their packet ids are free again.
+struct publish_refused {
+  std::vector<uint16_t> packet_ids;
+};
+
+/// Storage → the actor that committed a batch: its outcome.
+struct commit_result {
+  uint64_t token = 0;
+  storage::status outcome;
+};
+
+/// Directory → session (request): take over the recovered state.
+struct restore_session {
+  std::shared_ptr<storage::recovered_session> state;
+  std::vector<message_ptr> messages;  // of state->queue, one routed message per stored one across sessions
+};
+
+/// Node → directory (request): the persistent sessions recovered from storage; the reply comes once every
+/// session is registered with its shards.
+struct restore_sessions {
+  std::vector<restore_session> sessions;
+};
+
+/// Node → shard (request): the recovered retained messages of this shard.
+struct restore_retained {
+  std::vector<message_ptr> messages;
+};
+
+/// Node → directory → session (request): replies once everything sent before is handled, so a shutdown
+/// loses no session update.
+struct drain {};
 
 /// What a connection tells the session directory and the session at CONNECT.
 struct connect_request {
@@ -143,3 +204,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connection_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_end_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_expiry_tick)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::will_delay_tick)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::publish_refused)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::commit_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_sessions)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_session)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_retained)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::drain)

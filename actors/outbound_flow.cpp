@@ -27,20 +27,28 @@ const inflight_entry& outbound_flow::start(delivery item) {
   return made(inflight_).emplace_back(inflight_entry{std::move(item), last_packet_id_, false});
 }
 
-size_t outbound_flow::enqueue(delivery item) {
+void outbound_flow::restore_inflight(delivery item, uint16_t packet_id, bool released) {
+  last_packet_id_ = packet_id;
+  if (released)
+    item.msg.reset();
+  made(inflight_).emplace_back(inflight_entry{std::move(item), packet_id, released});
+}
+
+std::optional<delivery> outbound_flow::enqueue(delivery item) {
   auto& queue = made(queue_);
   if (queue.size() < queue_limit_) {
     queued_qos0_ += item.qos == 0 ? 1 : 0;
     queue.push_back(std::move(item));
-    return 0;
+    return std::nullopt;
   }
   if (item.qos == 0 || queued_qos0_ == 0)
-    return 1;
+    return item;
   auto oldest_qos0 = std::find_if(queue.begin(), queue.end(), [](const delivery& d) { return d.qos == 0; });
+  auto dropped = std::move(*oldest_qos0);
   queue.erase(oldest_qos0);
   --queued_qos0_;
   queue.push_back(std::move(item));
-  return 1;
+  return dropped;
 }
 
 std::optional<delivery> outbound_flow::next_queued() {
@@ -62,30 +70,35 @@ std::optional<std::deque<inflight_entry>::iterator> outbound_flow::find(uint16_t
   return it;
 }
 
-bool outbound_flow::complete(uint16_t packet_id, bool pubcomp) {
+std::optional<delivery> outbound_flow::complete(uint16_t packet_id, bool pubcomp) {
   auto it = find(packet_id);
   if (!it)
-    return false;
-  const auto& entry = **it;
+    return std::nullopt;
+  auto& entry = **it;
   bool expected = pubcomp ? (entry.item.qos == 2 && entry.released) : entry.item.qos == 1;
   if (!expected)
-    return false;
+    return std::nullopt;
+  auto item = std::move(entry.item);
   inflight_->erase(*it);
-  return true;
+  return item;
 }
 
-bool outbound_flow::release(uint16_t packet_id) {
+const inflight_entry* outbound_flow::release(uint16_t packet_id) {
   auto it = find(packet_id);
   if (!it || (*it)->item.qos != 2)
-    return false;
+    return nullptr;
   (*it)->released = true;
   (*it)->item.msg.reset();  // after PUBREC only the packet id matters (MQTT-4.3.3-4)
-  return true;
+  return &**it;
 }
 
-void outbound_flow::abandon(uint16_t packet_id) {
-  if (auto it = find(packet_id))
-    inflight_->erase(*it);
+std::optional<delivery> outbound_flow::abandon(uint16_t packet_id) {
+  auto it = find(packet_id);
+  if (!it)
+    return std::nullopt;
+  auto item = std::move((*it)->item);
+  inflight_->erase(*it);
+  return item;
 }
 
 void outbound_flow::clear() {

@@ -29,20 +29,36 @@ class outbound_flow {
   /// Records `item` as sent with a fresh packet id and returns the entry.
   const inflight_entry& start(delivery item);
 
+  /// Records an entry recovered from storage as sent (or, when `released`, as waiting for PUBCOMP), in send
+  /// order; the next fresh packet id follows it.
+  void restore_inflight(delivery item, uint16_t packet_id, bool released);
+
   /// Queues `item` for later; when the queue is full a queued QoS 0 message is dropped first, otherwise the
-  /// new one is. Returns the number of messages dropped (0 or 1).
-  size_t enqueue(delivery item);
+  /// new one is. Returns the message dropped, if any.
+  std::optional<delivery> enqueue(delivery item);
 
   /// Takes the oldest queued message, if any.
   std::optional<delivery> next_queued();
   bool has_queued() const { return queue_ && !queue_->empty(); }
 
-  /// PUBACK (QoS 1) or PUBCOMP (QoS 2) ends a flow; returns false for an unknown packet id.
-  bool complete(uint16_t packet_id, bool pubcomp);
-  /// PUBREC: the QoS 2 flow moves on to PUBREL; returns false for an unknown packet id.
-  bool release(uint16_t packet_id);
-  /// A PUBREC with an error code ends the flow (MQTT 5, 4.3.3).
-  void abandon(uint16_t packet_id);
+  /// PUBACK (QoS 1) or PUBCOMP (QoS 2) ends a flow; returns its message, or nothing for an unknown id.
+  std::optional<delivery> complete(uint16_t packet_id, bool pubcomp);
+  /// PUBREC: the QoS 2 flow moves on to PUBREL; returns the entry, or null for an unknown packet id.
+  const inflight_entry* release(uint16_t packet_id);
+  /// Ends a flow without an acknowledgement (a PUBREC with an error code, MQTT 5 4.3.3, or a message the
+  /// client cannot take); returns its message.
+  std::optional<delivery> abandon(uint16_t packet_id);
+
+  /// Calls `visit(const delivery&)` for every message inflight or queued.
+  template <class Visit>
+  void for_each(Visit visit) const {
+    if (inflight_)
+      for (const auto& entry : *inflight_)
+        visit(entry.item);
+    if (queue_)
+      for (const auto& item : *queue_)
+        visit(item);
+  }
 
   const std::deque<inflight_entry>& inflight() const;
   size_t inflight_count() const { return inflight_ ? inflight_->size() : 0; }

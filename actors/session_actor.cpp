@@ -31,6 +31,14 @@ caf::behavior session_actor::make_behavior() {
       [this](const connection_closed& closed) { on_connection_closed(closed); },
       [this](const session_expiry_tick& tick) { on_session_expiry(tick); },
       [this](const will_delay_tick& tick) { on_will_delay(tick); },
+      [this](const commit_result& result) { on_commit(result); },
+      [this](restore_session& state) { return restore(state); },
+      [this](const publish_refused& refused) {
+        for (auto id : refused.packet_ids)
+          inbound_qos2_.erase(
+              id);  // the client may use the id again (it got an error or lost the connection)
+      },
+      [](drain) { return true; },
   };
 }
 
@@ -44,7 +52,7 @@ void session_actor::on_exit() {
 void session_actor::take_connection(connect_request& request) {
   ++attach_count_;
   ++epoch_;
-  bool had_session = attach_count_ > 1 && !ended_;
+  bool had_session = (attach_count_ > 1 || restored_) && !ended_;
   ended_ = false;
   if (sink_) {
     // Takeover (MQTT-3.1.4-3): the old connection is told why and closed; its will goes out unless the
@@ -66,6 +74,7 @@ void session_actor::take_connection(connect_request& request) {
 
   if (request.clean_start || !had_session) {
     clear_subscriptions();
+    drop_stored_session();
     outbound_.clear();
     inbound_qos2_.clear();
     had_session = false;
@@ -74,6 +83,11 @@ void session_actor::take_connection(connect_request& request) {
   sink_ = std::move(request.sink);
   version_ = request.version;
   session_expiry_ = request.session_expiry;
+  disconnected_at_.reset();
+  if (persists())
+    save_session();
+  else
+    drop_stored_session();  // a session that no longer persists leaves nothing behind
   client_maximum_packet_size_ = request.maximum_packet_size;
   server_receive_maximum_ = request.server_receive_maximum;
   will_ = std::move(request.will);
@@ -85,6 +99,10 @@ void session_actor::take_connection(connect_request& request) {
   sink_->attached(caf::actor_cast<caf::actor>(this));
   if (had_session)
     announce_presence(true);
+  if (shards_store_entries_ != persists()) {
+    shards_store_entries_ = persists();
+    announce_presence(true, true);
+  }
   auto now = clock::now();
   resend_inflight(now);  // MQTT-4.4.0-1
   fill_window(now);
@@ -110,11 +128,16 @@ void session_actor::on_connection_closed(const connection_closed& closed) {
       delayed_send(caf::actor_cast<caf::actor>(this), std::chrono::seconds(delay), will_delay_tick{epoch_});
     }
   }
-  if (session_expiry_ == 0)
+  if (session_expiry_ == 0) {
     end_session();
-  else if (session_expiry_ != never_expires)
+    return;
+  }
+  if (session_expiry_ != never_expires)
     delayed_send(caf::actor_cast<caf::actor>(this), std::chrono::seconds(session_expiry_),
                  session_expiry_tick{epoch_});
+  disconnected_at_ = storage::wall_clock_now();
+  save_session();
+  commit_writes();
 }
 
 void session_actor::on_will_delay(const will_delay_tick& tick) {
@@ -135,8 +158,10 @@ void session_actor::end_session() {
   if (will_pending_)
     publish_will();  // the session ends before the will delay (MQTT-3.1.3-9)
   clear_subscriptions();
+  drop_stored_session();
   outbound_.clear();
   inbound_qos2_.clear();
+  commit_writes();
   // The directory refuses when it has handed this actor a new connection meanwhile: that attach is then
   // already in the mailbox and starts a new session here (session present 0).
   request(directory_, caf::infinite, session_end_request{client_id_, attach_count_}).then([this](bool ok) {
@@ -153,7 +178,11 @@ void session_actor::publish_will() {
   will_.reset();
   const auto& shards = *context_.shards;
   const auto& shard = shards[shards.shard_of_topic(msg->topic)];
-  send(shard, publish_batch{{std::move(msg)}});
+  send(shard, publish_batch::of(std::move(msg)));
+  if (!sink_) {
+    save_session();  // without the will, or a restart would send it again
+    commit_writes();
+  }
 }
 
 void session_actor::clear_subscriptions() {
@@ -180,18 +209,19 @@ void session_actor::send_unsubscribes(std::vector<unsubscribe_request>& requests
   }
 }
 
-void session_actor::announce_presence(bool online) {
-  // Only shared groups care whether a member is connected, so only their shards are told.
+void session_actor::announce_presence(bool online, bool to_every_shard) {
+  // Only shared groups care whether a member is connected, so only their shards are told, unless whether
+  // the session persists changed, which every shard of its subscriptions needs to know.
   const auto& shards = *context_.shards;
   std::vector<bool> told(shards.size(), false);
   auto self = caf::actor_cast<caf::actor>(this);
   for (const auto& [filter, entry] : subscriptions_) {
-    if (entry.group.empty())
+    if (entry.group.empty() && !to_every_shard)
       continue;
     shards.for_each_shard_of_filter(entry.filter, [&](size_t i) {
       if (!told[i]) {
         told[i] = true;
-        send(shards[i], session_presence{self, online});
+        send(shards[i], session_presence{self, online, shards_store_entries_});
       }
     });
   }

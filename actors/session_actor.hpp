@@ -1,15 +1,19 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 
 #include "actors/broker_stats.hpp"
+#include "actors/durable_store.hpp"
 #include "actors/messages.hpp"
 #include "actors/outbound_flow.hpp"
 #include "actors/packet_writer.hpp"
@@ -23,10 +27,16 @@ struct session_context {
   std::shared_ptr<const shard_map> shards;
   std::shared_ptr<broker_stats> stats;
   session_limits limits;
+  std::shared_ptr<durable_store> store;  // null in memory mode
 };
 
 /// The MQTT session of one client id (DESIGN §3): subscriptions, the inflight window and queue towards the
 /// client, QoS 2 receive state, Last Will and expiry. It outlives its connection when the session persists.
+///
+/// In durable modes a persistent session keeps its record (subscriptions, expiry, will), its queue entries'
+/// states and its QoS 2 receive state in storage; the shards store the entries themselves. The writes of
+/// one handler go out as one batch when it flushes, and acknowledgements that promise something stored
+/// (SUBACK, PUBCOMP) wait for that batch's commit.
 class session_actor : public caf::event_based_actor {
  public:
   session_actor(caf::actor_config& cfg, session_context context, caf::actor directory, std::string client_id);
@@ -44,13 +54,28 @@ class session_actor : public caf::event_based_actor {
   void publish_will();
   void clear_subscriptions();
   void send_unsubscribes(std::vector<unsubscribe_request>& requests);
-  void announce_presence(bool online);
+  void announce_presence(bool online, bool to_every_shard = false);
   void disconnect(net::mqtt::reason_code code, std::string reason);
+
+  // Storage (session_storage.cpp).
+  caf::result<bool> restore(restore_session& restore);
+  void start_restored_timers();
+  bool durable() const { return context_.store != nullptr; }
+  bool persists() const { return durable() && session_expiry_ > 0; }
+  void save_session();
+  void drop_stored_session();
+  void forget_stored(const delivery& item);
+  void store_state(const delivery& item, storage::delivery_state state, uint16_t packet_id);
+  /// Runs `then(ok)` once the writes so far are committed; at once when there are none.
+  void after_commit(std::function<void(bool ok)> then);
+  void commit_writes();
+  void on_commit(const commit_result& result);
 
   // Packets from the client (session_input.cpp).
   void handle_input(session_input& input);
   void on_qos2_publish(net::mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards);
   void on_ack(const net::mqtt::ack_packet& ack);
+  void on_pubrel(uint16_t packet_id);
   void on_subscribe(subscribe_command& command);
   void on_unsubscribe(const net::mqtt::unsubscribe_packet& unsubscribe);
   void send_to_shards(std::vector<publish_batch>& batches);
@@ -85,6 +110,16 @@ class session_actor : public caf::event_based_actor {
   std::map<std::string, subscription_request_entry, std::less<>> subscriptions_;  // by filter as subscribed
   outbound_flow outbound_;
   std::unordered_set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL not yet received (MQTT-4.3.3-9)
+
+  // Storage.
+  bool stored_ = false;                     // a record of this session may be in storage
+  bool shards_store_entries_ = false;       // what the shards were told: they store entries for this session
+  std::optional<int64_t> disconnected_at_;  // epoch seconds, while persistent and offline
+  storage::write_batch writes_;
+  std::vector<std::function<void(bool)>> after_commit_;
+  std::unordered_map<uint64_t, std::vector<std::function<void(bool)>>> waiting_commits_;
+  uint64_t last_commit_token_ = 0;
+  bool restored_ = false;  // recovered from storage: the first connection finds the session present
 
   uint64_t attach_count_ = 0;  // compared by the directory before the session may end
   uint64_t epoch_ = 0;         // invalidates timers and replies from an earlier connection

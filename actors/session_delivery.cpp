@@ -9,8 +9,13 @@ namespace mqhub::actors {
 namespace mqtt = net::mqtt;
 
 void session_actor::deliver(delivery_batch& batch) {
-  if (ended_)
-    return;  // routed before the session's subscriptions were removed
+  if (ended_) {
+    // Routed before the session's subscriptions were removed; stored ones must not stay behind.
+    for (const auto& item : batch.deliveries)
+      forget_stored(item);
+    commit_writes();
+    return;
+  }
   auto now = clock::now();
   for (auto& item : batch.deliveries)
     deliver_one(std::move(item), now);
@@ -18,12 +23,16 @@ void session_actor::deliver(delivery_batch& batch) {
 }
 
 void session_actor::deliver_one(delivery&& item, clock::time_point now) {
-  if (item.msg->expired(now))
+  if (item.msg->expired(now)) {
+    forget_stored(item);
     return;  // MQTT-3.3.2-5
+  }
   // Behind queued messages, or beyond the window, a message waits its turn so order holds (MQTT-4.6.0-6).
   if (!sink_ || outbound_.has_queued() || (item.qos > 0 && !outbound_.window_open())) {
-    if (auto dropped = outbound_.enqueue(std::move(item)); dropped > 0)
-      context_.stats->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
+    if (auto dropped = outbound_.enqueue(std::move(item))) {
+      forget_stored(*dropped);
+      context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
+    }
     return;
   }
   if (item.qos == 0) {
@@ -39,8 +48,13 @@ void session_actor::deliver_one(delivery&& item, clock::time_point now) {
 
 void session_actor::start_publish(delivery&& item, clock::time_point now) {
   const auto& entry = outbound_.start(std::move(item));
-  if (!send_publish(entry.item, entry.packet_id, false, now))
-    outbound_.abandon(entry.packet_id);
+  if (!send_publish(entry.item, entry.packet_id, false, now)) {
+    if (auto dropped = outbound_.abandon(entry.packet_id))
+      forget_stored(*dropped);
+    return;
+  }
+  // A restart then resends it with DUP set (MQTT-4.4.0-1).
+  store_state(entry.item, storage::delivery_state::inflight, entry.packet_id);
 }
 
 bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool dup, clock::time_point now) {
@@ -89,8 +103,10 @@ void session_actor::fill_window(clock::time_point now) {
     return;
   while (outbound_.has_queued() && outbound_.window_open()) {
     auto item = *outbound_.next_queued();
-    if (item.msg->expired(now))
+    if (item.msg->expired(now)) {
+      forget_stored(item);
       continue;
+    }
     if (item.qos == 0) {
       send_publish(item, 0, false, now);
       continue;
@@ -110,10 +126,12 @@ void session_actor::resend_inflight(clock::time_point now) {
       too_large.push_back(entry.packet_id);
   }
   for (auto id : too_large)
-    outbound_.abandon(id);
+    if (auto dropped = outbound_.abandon(id))
+      forget_stored(*dropped);
 }
 
 void session_actor::flush() {
+  commit_writes();
   writer_.flush_to(sink_.get());
   if (sent_since_flush_ > 0) {
     context_.stats->messages_sent.fetch_add(sent_since_flush_, std::memory_order_relaxed);

@@ -13,6 +13,8 @@ caf::behavior session_directory::make_behavior() {
   return {
       [this](connect_request& request) { connect(request); },
       [this](const session_end_request& request) { return may_end(request); },
+      [this](restore_sessions& restore) { return this->restore(restore); },
+      [this](drain) { return drain_sessions(); },
   };
 }
 
@@ -22,13 +24,54 @@ void session_directory::on_exit() {
 
 void session_directory::connect(connect_request& request) {
   auto& e = sessions_[request.client_id];
-  if (!e.session) {
-    // Linked: when the directory shuts down, its sessions go with it.
-    e.session =
-        spawn<session_actor, caf::linked>(context_, caf::actor_cast<caf::actor>(this), request.client_id);
-  }
+  if (!e.session)
+    e.session = spawn_session(request.client_id);
   ++e.attach_count;
   send(e.session, std::move(request));
+}
+
+caf::actor session_directory::spawn_session(const std::string& client_id) {
+  // Linked: when the directory shuts down, its sessions go with it.
+  return spawn<session_actor, caf::linked>(context_, caf::actor_cast<caf::actor>(this), client_id);
+}
+
+caf::result<bool> session_directory::restore(restore_sessions& restore) {
+  std::vector<std::pair<caf::actor, restore_session>> asks;
+  asks.reserve(restore.sessions.size());
+  for (auto& session : restore.sessions) {
+    const auto& client_id = session.state->record.client_id;
+    auto& e = sessions_[client_id];
+    e.session = spawn_session(client_id);
+    asks.emplace_back(e.session, std::move(session));
+  }
+  return ask_every_session(std::move(asks));
+}
+
+caf::result<bool> session_directory::drain_sessions() {
+  std::vector<std::pair<caf::actor, drain>> asks;
+  asks.reserve(sessions_.size());
+  for (const auto& [client_id, e] : sessions_)
+    asks.emplace_back(e.session, drain{});
+  return ask_every_session(std::move(asks));
+}
+
+template <class Message>
+caf::result<bool> session_directory::ask_every_session(std::vector<std::pair<caf::actor, Message>> asks) {
+  auto promise = make_response_promise<bool>();
+  if (asks.empty()) {
+    promise.deliver(true);
+    return promise;
+  }
+  auto missing = std::make_shared<size_t>(asks.size());
+  auto answered = [promise, missing]() mutable {
+    if (--*missing == 0)
+      promise.deliver(true);
+  };
+  for (auto& [session, message] : asks)
+    request(session, caf::infinite, std::move(message))
+        .then([answered](bool) mutable { answered(); },
+              [answered](const caf::error&) mutable { answered(); });
+  return promise;
 }
 
 bool session_directory::may_end(const session_end_request& request) {

@@ -27,6 +27,12 @@ class session_directory : public caf::event_based_actor {
 
   void connect(connect_request& request);
   bool may_end(const session_end_request& request);
+  caf::result<bool> restore(restore_sessions& restore);
+  caf::result<bool> drain_sessions();
+  /// A promise kept once every session has answered its message (or is gone).
+  template <class Message>
+  caf::result<bool> ask_every_session(std::vector<std::pair<caf::actor, Message>> asks);
+  caf::actor spawn_session(const std::string& client_id);
 
   session_context context_;
   std::unordered_map<std::string, entry> sessions_;

@@ -32,9 +32,17 @@ void session_actor::handle_input(session_input& input) {
 
 void session_actor::send_to_shards(std::vector<publish_batch>& batches) {
   const auto& shards = *context_.shards;
-  for (size_t i = 0; i < batches.size(); ++i)
-    if (!batches[i].messages.empty())
-      send(shards[i], std::move(batches[i]));
+  for (size_t i = 0; i < batches.size(); ++i) {
+    auto& batch = batches[i];
+    if (batch.messages.empty())
+      continue;
+    if (!batch.acks.empty()) {
+      batch.publisher = sink_;
+      batch.publisher_session = caf::actor_cast<caf::actor>(this);
+      batch.publisher_version = version_;
+    }
+    send(shards[i], std::move(batch));
+  }
 }
 
 void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards) {
@@ -49,7 +57,13 @@ void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<p
     const auto& shards = *context_.shards;
     to_shards.resize(shards.size());
     auto shard = shards.shard_of_topic(publish.topic);
-    to_shards[shard].messages.push_back(make_message(std::move(publish), client_id_, clock::now()));
+    auto& batch = to_shards[shard];
+    batch.messages.push_back(make_message(std::move(publish), client_id_, clock::now()));
+    if (durable()) {
+      // The shard sends the PUBREC once the message, and with it this receive state, is stored.
+      batch.acks.push_back({static_cast<uint32_t>(batch.messages.size() - 1), id, true, persists()});
+      return;
+    }
   }
   writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrec, id, mqtt::reason_code::success, {}}, version_);
 }
@@ -58,34 +72,55 @@ void session_actor::on_ack(const mqtt::ack_packet& ack) {
   auto not_found = mqtt::reason_code::packet_identifier_not_found;
   switch (ack.type) {
     case mqtt::packet_type::puback:
-      outbound_.complete(ack.packet_id, false);
+      if (auto done = outbound_.complete(ack.packet_id, false))
+        forget_stored(*done);
       break;
-    case mqtt::packet_type::pubrec:
+    case mqtt::packet_type::pubrec: {
       if (is_error(ack.code)) {
-        outbound_.abandon(ack.packet_id);
+        if (auto done = outbound_.abandon(ack.packet_id))
+          forget_stored(*done);
         break;
       }
-      writer_.append(
-          mqtt::ack_packet{mqtt::packet_type::pubrel,
-                           ack.packet_id,
-                           outbound_.release(ack.packet_id) ? mqtt::reason_code::success : not_found,
-                           {}},
-          version_);
-      break;
-    case mqtt::packet_type::pubcomp:
-      outbound_.complete(ack.packet_id, true);
-      break;
-    case mqtt::packet_type::pubrel: {
-      bool known = inbound_qos2_.erase(ack.packet_id) > 0;
-      writer_.append(
-          mqtt::ack_packet{
-              mqtt::packet_type::pubcomp, ack.packet_id, known ? mqtt::reason_code::success : not_found, {}},
-          version_);
+      const auto* released = outbound_.release(ack.packet_id);
+      if (released)
+        store_state(released->item, storage::delivery_state::pubrec, ack.packet_id);
+      writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrel,
+                                      ack.packet_id,
+                                      released ? mqtt::reason_code::success : not_found,
+                                      {}},
+                     version_);
       break;
     }
+    case mqtt::packet_type::pubcomp:
+      if (auto done = outbound_.complete(ack.packet_id, true))
+        forget_stored(*done);
+      break;
+    case mqtt::packet_type::pubrel:
+      on_pubrel(ack.packet_id);
+      break;
     default:
       break;
   }
+}
+
+void session_actor::on_pubrel(uint16_t packet_id) {
+  bool known = inbound_qos2_.erase(packet_id) > 0;
+  mqtt::ack_packet pubcomp{
+      mqtt::packet_type::pubcomp,
+      packet_id,
+      known ? mqtt::reason_code::success : mqtt::reason_code::packet_identifier_not_found,
+      {}};
+  if (!known || !persists()) {
+    writer_.append(pubcomp, version_);
+    return;
+  }
+  // After PUBCOMP the client may reuse the id; were the stored id still there after a crash, its next
+  // message would be taken for a resend and dropped.
+  writes_.delete_inbound_qos2(client_id_, packet_id);
+  after_commit([this, pubcomp, epoch = epoch_](bool) {
+    if (epoch == epoch_ && sink_)
+      writer_.append(pubcomp, version_);
+  });
 }
 
 void session_actor::on_subscribe(subscribe_command& command) {
@@ -136,6 +171,15 @@ void session_actor::on_subscribe(subscribe_command& command) {
     writer_.append(state->suback, version_);
     deliver(state->retained);
   };
+  if (persists()) {
+    // The SUBACK promises the subscriptions survive a restart, so it also waits for the session record.
+    save_session();
+    ++state->replies_missing;
+    after_commit([state, finish](bool) {
+      if (--state->replies_missing == 0)
+        finish();
+    });
+  }
   auto self = caf::actor_cast<caf::actor>(this);
   for (size_t s = 0; s < shards.size(); ++s) {
     if (requests[s].entries.empty())
@@ -143,6 +187,7 @@ void session_actor::on_subscribe(subscribe_command& command) {
     requests[s].session = self;
     requests[s].client_id = client_id_;
     requests[s].version = version_;
+    requests[s].persistent = shards_store_entries_;
     ++state->replies_missing;
     request(shards[s], caf::infinite, std::move(requests[s])).then([state, finish](subscribe_reply& reply) {
       for (auto& d : reply.retained)
@@ -173,6 +218,7 @@ void session_actor::on_unsubscribe(const mqtt::unsubscribe_packet& unsubscribe) 
     unsuback.codes.push_back(mqtt::reason_code::success);
   }
   send_unsubscribes(requests);
+  save_session();
   writer_.append(unsuback, version_);
 }
 

@@ -2,19 +2,36 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
+#include "net/mqtt/encoder.hpp"
+
 namespace mqhub::actors {
 
-shard_actor::shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats)
-    : caf::event_based_actor(cfg), stats_(std::move(stats)) {}
+namespace mqtt = net::mqtt;
+
+shard_actor::shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats,
+                         std::shared_ptr<durable_store> store)
+    : caf::event_based_actor(cfg), stats_(std::move(stats)), store_(std::move(store)) {}
 
 caf::behavior shard_actor::make_behavior() {
   return {
-      [this](const publish_batch& batch) { route(batch); },
+      [this](publish_batch& batch) { route(batch); },
       [this](const subscribe_request& request) { return subscribe(request); },
       [this](const unsubscribe_request& request) { unsubscribe(request); },
       [this](const session_presence& presence) {
-        if (auto it = subscribers_.find(presence.session.id()); it != subscribers_.end())
+        if (auto it = subscribers_.find(presence.session.id()); it != subscribers_.end()) {
           it->second.online = presence.online;
+          it->second.persistent = presence.persistent;
+        }
+      },
+      [this](const commit_result& result) { on_commit(result); },
+      [this](const restore_retained& restore) {
+        for (const auto& msg : restore.messages)
+          retained_.set(msg);
+        stats_->retained_messages.fetch_add(static_cast<int64_t>(restore.messages.size()),
+                                            std::memory_order_relaxed);
+        return true;
       },
   };
 }
@@ -24,20 +41,142 @@ void shard_actor::on_exit() {
   subscribers_.clear();
   batches_.clear();
   batch_of_subscriber_.clear();
+  pending_.clear();
 }
 
-void shard_actor::route(const publish_batch& batch) {
+void shard_actor::route(publish_batch& batch) {
   auto retained_before = static_cast<int64_t>(retained_.size());
-  for (const auto& msg : batch.messages)
+  clocks now{clock::now(), store_ ? storage::wall_clock_now() : 0};
+  for (const auto& msg : batch.messages) {
     route_one(msg);
+    if (store_)
+      persist(msg, now);
+    encode_once(msg);
+  }
   if (auto delta = static_cast<int64_t>(retained_.size()) - retained_before; delta != 0)
     stats_->retained_messages.fetch_add(delta, std::memory_order_relaxed);
-  for (auto& [id, deliveries] : batches_) {
+  batch_of_subscriber_.clear();
+  if (!store_) {
+    send_deliveries(batches_);
+    return;
+  }
+  for (const auto& ack : batch.acks)
+    if (ack.persist_inbound)
+      writes_.put_inbound_qos2(batch.messages[ack.message_index]->publisher, ack.packet_id);
+  if (writes_.empty() && pending_.empty()) {
+    send_deliveries(batches_);
+    acknowledge(batch, {});
+    return;
+  }
+  // Held until stored: a subscriber must not see, nor a publisher hear acknowledged, what a crash could undo.
+  auto& waiting = pending_.emplace_back();
+  for (auto& [id, deliveries] : batches_)
+    if (auto it = subscribers_.find(id); it != subscribers_.end())
+      waiting.batches.emplace_back(it->second.session, std::move(deliveries));
+  batches_.clear();
+  batch.messages.clear();
+  waiting.acks = std::move(batch);
+  if (writes_.empty()) {
+    waiting.committed = true;
+    release_committed();
+    return;
+  }
+  waiting.token = ++last_token_;
+  store_->commit(std::exchange(writes_, {}), caf::actor_cast<caf::actor>(this), waiting.token);
+}
+
+void shard_actor::send_deliveries(std::vector<std::pair<uint64_t, delivery_batch>>& batches) {
+  for (auto& [id, deliveries] : batches) {
     if (auto it = subscribers_.find(id); it != subscribers_.end())
       send(it->second.session, std::move(deliveries));
   }
-  batches_.clear();
-  batch_of_subscriber_.clear();
+  batches.clear();
+}
+
+void shard_actor::persist(const message_ptr& msg, const clocks& now) {
+  // `$SYS` values are the node's own and rebuilt on every start.
+  if (msg->retain && !msg->topic.starts_with("$SYS/")) {
+    if (msg->payload.empty())
+      writes_.delete_retained(msg->topic);
+    else
+      writes_.put_retained(to_stored(*msg, now));
+  }
+  if (msg->qos_level == mqtt::qos::at_most_once)
+    return;
+  uint64_t message_id = 0;
+  for (size_t i = 0; i < deliveries_of_message_.size(); ++i) {
+    const auto& ref = deliveries_of_message_[i];
+    auto& d = batches_[ref.batch].second.deliveries[ref.index];
+    auto it = subscribers_.find(ref.subscriber);
+    if (d.qos == 0 || it == subscribers_.end() || !it->second.persistent)
+      continue;
+    if (message_id == 0) {
+      message_id = store_->allocate_message_id();
+      writes_.put_message(message_id, to_stored(*msg, now));
+    }
+    d.message_id = message_id;
+    d.stored_sequence = queue_sequence(message_id, static_cast<uint32_t>(i));
+    writes_.enqueue(it->second.client_id, d.stored_sequence,
+                    to_queue_entry(d, storage::delivery_state::queued, 0));
+  }
+}
+
+void shard_actor::on_commit(const commit_result& result) {
+  for (auto& waiting : pending_) {
+    if (waiting.token == result.token) {
+      waiting.committed = true;
+      waiting.outcome = result.outcome;
+      break;
+    }
+  }
+  release_committed();
+}
+
+void shard_actor::release_committed() {
+  while (!pending_.empty() && pending_.front().committed) {
+    auto& front = pending_.front();
+    if (front.outcome) {
+      for (auto& [session, deliveries] : front.batches)
+        send(session, std::move(deliveries));
+    } else {
+      uint64_t dropped = 0;
+      for (const auto& [id, deliveries] : front.batches)
+        dropped += deliveries.deliveries.size();
+      stats_->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
+      spdlog::warn("storage: {} deliveries dropped, their messages were not stored: {}", dropped,
+                   front.outcome.failure().message);
+    }
+    acknowledge(front.acks, front.outcome);
+    pending_.pop_front();
+  }
+}
+
+void shard_actor::acknowledge(const publish_batch& batch, const storage::status& outcome) {
+  if (batch.acks.empty())
+    return;
+  if (!outcome) {
+    publish_refused refused;
+    for (const auto& ack : batch.acks)
+      if (ack.exactly_once)
+        refused.packet_ids.push_back(ack.packet_id);
+    if (!refused.packet_ids.empty() && batch.publisher_session)
+      send(batch.publisher_session, std::move(refused));
+  }
+  if (!batch.publisher)
+    return;
+  if (!outcome && batch.publisher_version != mqtt::protocol_version::v5) {
+    batch.publisher->abort();  // 3.1.1 cannot refuse a PUBLISH; the client resends after reconnecting
+    return;
+  }
+  auto code = outcome                                               ? mqtt::reason_code::success
+              : outcome.failure().code == storage::errc::store_full ? mqtt::reason_code::quota_exceeded
+                                                                    : mqtt::reason_code::unspecified_error;
+  std::string out;
+  for (const auto& ack : batch.acks) {
+    auto type = ack.exactly_once ? mqtt::packet_type::pubrec : mqtt::packet_type::puback;
+    mqtt::encode(mqtt::ack_packet{type, ack.packet_id, code, {}}, batch.publisher_version, out);
+  }
+  batch.publisher->write({std::make_shared<const std::string>(std::move(out))});
 }
 
 delivery& shard_actor::delivery_slot(uint64_t subscriber) {
@@ -50,6 +189,8 @@ delivery& shard_actor::delivery_slot(uint64_t subscriber) {
 }
 
 void shard_actor::encode_once(const message_ptr& msg) {
+  if (deliveries_of_message_.empty())
+    return;
   // Per-subscriber parts (subscription identifiers, the time left of an expiry) rule out a shared encoding.
   encodings_.reset(msg);
   if (!msg->expires_at) {
@@ -114,7 +255,6 @@ void shard_actor::route_one(const message_ptr& msg) {
     if (entry.subscription_id != 0)
       slot.subscription_ids.push_back(entry.subscription_id);
   }
-  encode_once(msg);
 }
 
 subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
@@ -124,7 +264,8 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
   sub.session = request.session;
   sub.client_id = request.client_id;
   sub.version = request.version;
-  sub.online = true;  // only a connected session subscribes
+  sub.online = request.online;
+  sub.persistent = request.persistent;
   auto now = clock::now();
   int64_t added = 0;
   for (const auto& e : request.entries) {
@@ -136,7 +277,8 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
     }
     // Retained messages go to a new subscriber per retain handling (MQTT-3.3.1-9, -10, -11), never to a
     // shared subscription (MQTT-4.8.2: not sent when a shared subscription is established).
-    if (!e.group.empty() || e.retain_handling == 2 || (e.retain_handling == 1 && !is_new))
+    if (request.restoring || !e.group.empty() || e.retain_handling == 2 ||
+        (e.retain_handling == 1 && !is_new))
       continue;
     retained_.match(e.filter, [&](const message_ptr& msg) {
       if (msg->expired(now))

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -10,18 +11,25 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/broker_stats.hpp"
+#include "actors/durable_store.hpp"
 #include "actors/messages.hpp"
 #include "actors/publish_encoding_cache.hpp"
 #include "actors/retained_store.hpp"
+#include "actors/stored_form.hpp"
 #include "actors/subscription_trie.hpp"
 
 namespace mqhub::actors {
 
 /// Owns the subscriptions and retained messages of a slice of the topic space (DESIGN §3). A publish batch
 /// in, one delivery batch out per subscriber that matched anything in it.
+///
+/// With a store (durable modes), a batch's messages, their queue entries for persistent subscribers, its
+/// retained changes and its publisher's QoS 2 receive state go to storage as one write; the deliveries and
+/// the PUBACK/PUBREC leave only once it is committed, and batches leave in the order they came.
 class shard_actor : public caf::event_based_actor {
  public:
-  shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats);
+  shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats,
+              std::shared_ptr<durable_store> store = nullptr);
 
   caf::behavior make_behavior() override;
   void on_exit() override;
@@ -33,16 +41,34 @@ class shard_actor : public caf::event_based_actor {
     net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
     size_t subscriptions = 0;
     bool online = true;
+    bool persistent = false;
   };
 
-  void route(const publish_batch& batch);
+  /// A routed batch waiting for its commit, or behind one that does.
+  struct pending_route {
+    uint64_t token = 0;
+    bool committed = false;
+    storage::status outcome;
+    std::vector<std::pair<caf::actor, delivery_batch>>
+        batches;         // addressed: a subscriber may leave meanwhile
+    publish_batch acks;  // messages, acks and the publisher; what is left of the batch once routed
+  };
+
+  void route(publish_batch& batch);
   void route_one(const message_ptr& msg);
+  /// Adds what `msg` and its deliveries change in storage to `writes_`.
+  void persist(const message_ptr& msg, const clocks& now);
+  void send_deliveries(std::vector<std::pair<uint64_t, delivery_batch>>& batches);
+  void on_commit(const commit_result& result);
+  void release_committed();
+  void acknowledge(const publish_batch& batch, const storage::status& outcome);
   delivery& delivery_slot(uint64_t subscriber);
   void encode_once(const message_ptr& msg);
   subscribe_reply subscribe(const subscribe_request& request);
   void unsubscribe(const unsubscribe_request& request);
 
   std::shared_ptr<broker_stats> stats_;
+  std::shared_ptr<durable_store> store_;
   subscription_trie trie_;
   retained_store retained_;
   std::unordered_map<uint64_t, subscriber> subscribers_;
@@ -58,6 +84,11 @@ class shard_actor : public caf::event_based_actor {
   };
   std::vector<delivery_ref> deliveries_of_message_;  // indices: the batches grow while a message is routed
   publish_encoding_cache encodings_;
+
+  // Durable modes.
+  storage::write_batch writes_;  // of the batch being routed
+  std::deque<pending_route> pending_;
+  uint64_t last_token_ = 0;
 };
 
 }  // namespace mqhub::actors

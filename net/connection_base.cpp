@@ -133,9 +133,16 @@ void connection_base::flush_batches() {
     received_ = 0;
   }
   for (size_t i = 0; i < to_shards_.size(); ++i) {
-    if (!to_shards_[i].messages.empty())
-      caf::anon_send((*services_->shards)[i], std::move(to_shards_[i]));
-    to_shards_[i] = actors::publish_batch{};
+    auto& batch = to_shards_[i];
+    if (!batch.messages.empty()) {
+      if (!batch.acks.empty()) {
+        batch.publisher = shared_from_this();
+        batch.publisher_session = session_;
+        batch.publisher_version = version_;
+      }
+      caf::anon_send((*services_->shards)[i], std::move(batch));
+    }
+    batch = actors::publish_batch{};
   }
   if (!to_session_.packets.empty()) {
     if (session_)
@@ -237,6 +244,10 @@ void connection_base::close() {
     self->closed_notified_ = true;
     self->finish(false, std::nullopt);
   });
+}
+
+void connection_base::abort() {
+  asio::post(io_, [self = shared_from_this()] { self->finish(false, std::nullopt); });
 }
 
 void connection_base::shut_down() {

@@ -47,6 +47,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void write(std::vector<actors::out_buffer> buffers) override;
   void attached(caf::actor session) override;
   void close() override;
+  void abort() override;
   size_t pending_bytes() const override { return pending_bytes_.load(std::memory_order_relaxed); }
 
  protected:

@@ -81,8 +81,13 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
   const auto& shards = *services_->shards;
   to_shards_.resize(shards.size());
   auto shard = shards.shard_of_topic(publish.topic);
-  to_shards_[shard].messages.push_back(actors::make_message(std::move(publish), client_id_, read_at_));
-  if (qos == mqtt::qos::at_least_once)
+  auto& batch = to_shards_[shard];
+  batch.messages.push_back(actors::make_message(std::move(publish), client_id_, read_at_));
+  if (qos != mqtt::qos::at_least_once)
+    return;
+  if (services_->durable)
+    batch.acks.push_back({static_cast<uint32_t>(batch.messages.size() - 1), id, false, false});
+  else
     queue_own(mqtt::ack_packet{mqtt::packet_type::puback, id, mqtt::reason_code::success, {}});
 }
 

@@ -35,6 +35,8 @@ struct node_services {
   std::shared_ptr<actors::broker_stats> stats;
   std::shared_ptr<access_policy> access;
   connection_limits limits;
+  /// Durable modes: PUBACKs come from the shards once the messages are stored.
+  bool durable = false;
 
   /// Live connections, for a graceful shutdown.
   std::mutex connections_mutex;

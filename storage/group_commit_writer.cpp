@@ -36,7 +36,9 @@ void group_commit_writer::submit(write_batch batch, commit_callback done) {
   room_.wait(lock, [&] { return stopping_ || has_room(bytes); });
   if (stopping_) {
     lock.unlock();
-    done(error{errc::shutting_down, "storage writer has stopped"});
+    if (done) {
+      done(error{errc::shutting_down, "storage writer has stopped"});
+    }
     return;
   }
   queued_bytes_ += bytes;
@@ -82,7 +84,9 @@ void group_commit_writer::run() {
     room_.notify_all();
     lock.unlock();
     for (size_t i = 0; i < group.size(); ++i) {
-      group[i].done(outcomes[i]);
+      if (group[i].done) {
+        group[i].done(outcomes[i]);
+      }
     }
     group.clear();
     lock.lock();

@@ -18,7 +18,8 @@ namespace mqhub::storage {
 
 /// Called exactly once per submitted batch with the outcome of its commit. Runs on the writer thread (or
 /// inline in submit when the writer has stopped), so it must be short, must not throw and must not call the
-/// blocking submit (the writer would wait for itself): post a message to an actor, set a promise.
+/// blocking submit (the writer would wait for itself): post a message to an actor, set a promise. May be
+/// empty when nothing waits for the commit.
 using commit_callback = std::function<void(const status&)>;
 
 struct group_commit_options {

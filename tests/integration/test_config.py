@@ -4,6 +4,7 @@ effect, flags override the file, and bad input stops the start with a clear mess
 import os
 import socket
 import subprocess
+import tempfile
 
 import raw_mqtt
 from conftest import HOST, REPO
@@ -24,7 +25,11 @@ def server_keep_alive(broker):
 
 
 def run_node(*args, timeout=10):
-    return subprocess.run([MQHUB, "--mqtt-port", "0", *args], capture_output=True, text=True, timeout=timeout)
+    # A node that gets as far as opening its database must not leave one in the source tree.
+    with tempfile.TemporaryDirectory(prefix="mqhub-test-") as data_dir:
+        own_dir = [] if "--data-dir" in args else ["--data-dir", data_dir]
+        return subprocess.run([MQHUB, "--mqtt-port", "0", *own_dir, *args], capture_output=True, text=True,
+                              timeout=timeout)
 
 
 def test_option_from_the_config_file_takes_effect(start_broker, tmp_path):
@@ -60,10 +65,13 @@ def test_out_of_range_value_stops_the_start():
     assert result.returncode != 0, "expected --receive-maximum 0 to be refused (MQTT 5 forbids 0)"
 
 
-def test_durability_without_storage_is_refused_clearly():
-    result = run_node("--durability", "sync")
-    assert result.returncode == 2, f"expected exit code 2, got {result.returncode}"
-    assert "durability" in result.stderr, "expected the message to say what is missing"
+def test_unusable_data_dir_stops_the_start_with_a_message(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the data directory should be")
+    result = run_node("--data-dir", str(blocker), "--durability", "sync")
+    assert result.returncode == 1, f"expected exit code 1, got {result.returncode}"
+    assert "data directory" in result.stderr, "expected the message to name the data directory"
+    assert blocker.read_text().startswith("a file"), "the node must not touch what is in the way"
 
 
 def test_port_in_use_stops_the_start_with_a_message(tmp_path):

@@ -19,6 +19,7 @@
 #include "net/connection_base.hpp"
 #include "net/io_pool.hpp"
 #include "net/mqtt_listener.hpp"
+#include "tools/mqhub/node_storage.hpp"
 
 namespace mqhub::node {
 
@@ -53,12 +54,16 @@ void report_not_built(const char* what, uint16_t port) {
 }  // namespace
 
 int run_node(const node_options& options) {
+  std::unique_ptr<node_storage> storage;
+  std::shared_ptr<actors::durable_store> store;
   if (options.durability != "memory") {
-    spdlog::error(
-        "--durability {} needs the RocksDB storage layer, which this build does not have yet; "
-        "use --durability memory",
-        options.durability);
-    return 2;
+    std::string error;
+    storage = node_storage::open(options, error);
+    if (!storage) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+    store = storage->store();
   }
   caf::actor_system_config config;
   caf::actor_system system{config};
@@ -66,7 +71,7 @@ int run_node(const node_options& options) {
   auto stats = std::make_shared<actors::broker_stats>();
   std::vector<caf::actor> shards;
   for (size_t i = 0; i < options.shards; ++i)
-    shards.push_back(system.spawn<actors::shard_actor>(stats));
+    shards.push_back(system.spawn<actors::shard_actor>(stats, store));
   auto map = std::make_shared<const actors::shard_map>(shards, options.shard_levels);
 
   auto services = std::make_shared<net::node_services>();
@@ -75,9 +80,13 @@ int run_node(const node_options& options) {
   services->limits = options.limits;
   services->limits.write_buffer_limit = options.session.write_buffer_limit;
   services->access = net::make_open_access_policy(options.allow_anonymous);
-  actors::session_context context{map, stats, options.session};
+  services->durable = store != nullptr;
+  actors::session_context context{map, stats, options.session, store};
   for (size_t i = 0; i < options.shards; ++i)
     services->directories.push_back(system.spawn<actors::session_directory>(context));
+  // Before the listeners open: a client must find its session and its messages from the first packet.
+  if (storage)
+    storage->restore(system, *services);
   caf::actor sys_topics;
   if (options.sys_interval > 0)
     sys_topics =
@@ -138,6 +147,8 @@ int run_node(const node_options& options) {
     listener->stop();
   close_connections(*services);
   pool.stop();
+  if (storage)
+    storage->drain(system, *services);
   for (auto& actor : services->directories)
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   for (auto& actor : shards)
@@ -145,6 +156,8 @@ int run_node(const node_options& options) {
   if (sys_topics)
     caf::anon_send_exit(sys_topics, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();
+  if (storage)
+    storage->close();
   return 0;
 }
 

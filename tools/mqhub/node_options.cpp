@@ -24,6 +24,9 @@ int parse_options(int argc, char** argv, node_options& o) {
   app.add_option("--durability", o.durability, "sync, wal or memory")
       ->check(CLI::IsMember({"sync", "wal", "memory"}))
       ->capture_default_str();
+  app.add_option("--max-store-bytes", o.max_store_bytes,
+                 "size of the database beyond which new messages are refused (0: no limit)")
+      ->capture_default_str();
   app.add_flag("--allow-anonymous,!--deny-anonymous", o.allow_anonymous,
                "accept clients without credentials (until the device registry exists)")
       ->capture_default_str();

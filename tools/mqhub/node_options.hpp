@@ -22,7 +22,8 @@ struct node_options {
   uint16_t cluster_port = 4370;
   std::vector<std::string> join;
   std::string node_name;
-  std::string durability = "memory";
+  std::string durability = "sync";
+  uint64_t max_store_bytes = 0;  // 0: no limit
   bool allow_anonymous = true;
   std::string log_level = "info";
   size_t io_threads = 0;  // 0: one per core

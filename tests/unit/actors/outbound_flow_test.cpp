@@ -75,9 +75,9 @@ TEST(outbound_flow, queue_keeps_order) {
 
 TEST(outbound_flow, full_queue_drops_the_new_qos1_message_when_no_qos0_is_queued) {
   outbound_flow flow(2);
-  EXPECT_EQ(flow.enqueue(make_delivery(1, "a")), 0u);
-  EXPECT_EQ(flow.enqueue(make_delivery(1, "b")), 0u);
-  EXPECT_EQ(flow.enqueue(make_delivery(1, "c")), 1u);
+  EXPECT_FALSE(flow.enqueue(make_delivery(1, "a")));
+  EXPECT_FALSE(flow.enqueue(make_delivery(1, "b")));
+  EXPECT_EQ(flow.enqueue(make_delivery(1, "c"))->msg->payload, "c");
   EXPECT_EQ(flow.queued(), 2u);
   EXPECT_EQ(flow.next_queued()->msg->payload, "a");
   EXPECT_EQ(flow.next_queued()->msg->payload, "b");
@@ -88,7 +88,7 @@ TEST(outbound_flow, full_queue_drops_the_oldest_qos0_message_first) {
   flow.enqueue(make_delivery(1, "a"));
   flow.enqueue(make_delivery(0, "zero"));
   flow.enqueue(make_delivery(1, "b"));
-  EXPECT_EQ(flow.enqueue(make_delivery(1, "c")), 1u);
+  EXPECT_EQ(flow.enqueue(make_delivery(1, "c"))->msg->payload, "zero");
   EXPECT_EQ(flow.next_queued()->msg->payload, "a");
   EXPECT_EQ(flow.next_queued()->msg->payload, "b");
   EXPECT_EQ(flow.next_queued()->msg->payload, "c");
@@ -97,8 +97,29 @@ TEST(outbound_flow, full_queue_drops_the_oldest_qos0_message_first) {
 TEST(outbound_flow, full_queue_drops_a_new_qos0_message) {
   outbound_flow flow(1);
   flow.enqueue(make_delivery(1, "a"));
-  EXPECT_EQ(flow.enqueue(make_delivery(0, "zero")), 1u);
+  EXPECT_EQ(flow.enqueue(make_delivery(0, "zero"))->msg->payload, "zero");
   EXPECT_EQ(flow.queued(), 1u);
+}
+
+TEST(outbound_flow, restored_inflight_entries_keep_their_ids_and_fresh_ids_follow) {
+  outbound_flow flow(5);
+  flow.restore_inflight(make_delivery(1, "a"), 41, false);
+  flow.restore_inflight(make_delivery(2, "b"), 42, true);
+  EXPECT_EQ(flow.inflight_count(), 2u);
+  EXPECT_EQ(flow.inflight()[1].item.msg, nullptr);  // released: only the PUBREL is resent
+  EXPECT_EQ(flow.start(make_delivery(1)).packet_id, 43);
+  EXPECT_TRUE(flow.complete(42, true));
+  EXPECT_EQ(flow.complete(41, false)->msg->payload, "a");
+}
+
+TEST(outbound_flow, for_each_visits_inflight_then_queued) {
+  outbound_flow flow(5);
+  flow.set_window(1);
+  flow.start(make_delivery(1, "a"));
+  flow.enqueue(make_delivery(1, "b"));
+  std::string seen;
+  flow.for_each([&](const delivery& d) { seen += d.msg->payload; });
+  EXPECT_EQ(seen, "ab");
 }
 
 TEST(outbound_flow, clear_forgets_inflight_and_queue) {

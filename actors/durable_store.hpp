@@ -1,0 +1,44 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include <caf/actor.hpp>
+
+#include "storage/group_commit_writer.hpp"
+#include "storage/write_batch.hpp"
+
+namespace mqhub::actors {
+
+/// The node's storage as the actors use it (DESIGN §4): the group-commit writer and the message id counter.
+/// Absent in memory mode. Shared by every shard and session of the node.
+class durable_store {
+ public:
+  durable_store(storage::group_commit_writer& writer, uint64_t first_message_id)
+      : writer_(writer), next_message_id_(first_message_id) {}
+
+  /// A node-wide unique id for a message about to be stored. Ids ascend, so a queue recovered in key order
+  /// keeps the order of each publisher's messages on each topic.
+  uint64_t allocate_message_id() { return next_message_id_.fetch_add(1, std::memory_order_relaxed); }
+
+  /// Commits `batch`; `reply_to` then gets commit_result{token, outcome}. Blocks while the writer's queue is
+  /// full, which holds the calling actor back until the disk catches up.
+  void commit(storage::write_batch batch, const caf::actor& reply_to, uint64_t token);
+  /// Commits `batch` where nothing waits for the outcome (state changes a restart can do without, like a
+  /// delivery moving to inflight); a failure is logged.
+  void commit(storage::write_batch batch);
+
+  storage::durability mode() const { return writer_.mode(); }
+
+ private:
+  storage::group_commit_writer& writer_;
+  std::atomic<uint64_t> next_message_id_;
+};
+
+/// The queue key of the `index`-th stored delivery of a message to one session (a session can get one
+/// message more than once through shared subscriptions). Message ids ascend, so keys keep arrival order.
+inline uint64_t queue_sequence(uint64_t message_id, uint32_t index) {
+  return (message_id << 16) | (index & 0xFFFF);
+}
+
+}  // namespace mqhub::actors

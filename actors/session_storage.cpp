@@ -1,0 +1,219 @@
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include <caf/actor_cast.hpp>
+
+#include "actors/session_actor.hpp"
+#include "actors/stored_form.hpp"
+#include "net/mqtt/topic.hpp"
+
+namespace mqhub::actors {
+
+namespace mqtt = net::mqtt;
+
+namespace {
+
+constexpr uint32_t never_expires = 0xFFFFFFFF;
+
+subscription_request_entry from_stored(const storage::stored_subscription& stored) {
+  subscription_request_entry entry;
+  std::string_view group;
+  std::string_view plain;
+  if (mqtt::split_shared_filter(stored.filter, group, plain)) {
+    entry.filter = plain;
+    entry.group = group;
+  } else {
+    entry.filter = stored.filter;
+  }
+  entry.max_qos = static_cast<uint8_t>(stored.max_qos);
+  entry.no_local = stored.no_local;
+  entry.retain_as_published = stored.retain_as_published;
+  entry.retain_handling = stored.retain_handling;
+  entry.subscription_id = stored.subscription_id.value_or(0);
+  return entry;
+}
+
+storage::stored_subscription to_stored(const std::string& filter, const subscription_request_entry& entry) {
+  storage::stored_subscription stored;
+  stored.filter = filter;
+  stored.max_qos = static_cast<mqtt::qos>(entry.max_qos);
+  stored.no_local = entry.no_local;
+  stored.retain_as_published = entry.retain_as_published;
+  stored.retain_handling = entry.retain_handling;
+  if (entry.subscription_id != 0)
+    stored.subscription_id = entry.subscription_id;
+  return stored;
+}
+
+}  // namespace
+
+caf::result<bool> session_actor::restore(restore_session& restore) {
+  auto& state = *restore.state;
+  auto& record = state.record;
+  restored_ = true;
+  stored_ = true;
+  shards_store_entries_ = true;
+  version_ = record.version;
+  session_expiry_ = record.session_expiry_interval;
+  will_ = record.will;
+  if (record.expiry_deadline)
+    disconnected_at_ = *record.expiry_deadline - record.session_expiry_interval;
+  for (const auto& sub : record.subscriptions)
+    subscriptions_[sub.filter] = from_stored(sub);
+
+  for (size_t i = 0; i < state.queue.size(); ++i) {
+    const auto& stored = state.queue[i];
+    delivery item;
+    item.msg = restore.messages[i];
+    item.qos = static_cast<uint8_t>(stored.entry.granted_qos);
+    item.retain = stored.entry.retain;
+    item.subscription_ids = stored.entry.subscription_ids;
+    item.stored_sequence = stored.sequence;
+    item.message_id = stored.entry.message_id;
+    switch (stored.entry.state) {
+      case storage::delivery_state::queued:
+        if (auto dropped = outbound_.enqueue(std::move(item))) {
+          forget_stored(*dropped);  // the queue limit was lowered since
+          context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
+        }
+        break;
+      case storage::delivery_state::inflight:
+        outbound_.restore_inflight(std::move(item), stored.entry.packet_id, false);
+        break;
+      case storage::delivery_state::pubrec:
+        outbound_.restore_inflight(std::move(item), stored.entry.packet_id, true);
+        break;
+    }
+  }
+  inbound_qos2_.insert(state.inbound_qos2.begin(), state.inbound_qos2.end());
+  start_restored_timers();
+  commit_writes();
+
+  // The shards learn the subscriptions before the node accepts connections: a message published right
+  // after the start reaches this offline session.
+  const auto& shards = *context_.shards;
+  std::vector<subscribe_request> requests(shards.size());
+  for (const auto& [filter, entry] : subscriptions_) {
+    const auto& e = entry;
+    shards.for_each_shard_of_filter(e.filter, [&](size_t s) { requests[s].entries.push_back(e); });
+  }
+  auto promise = make_response_promise<bool>();
+  auto missing = std::make_shared<size_t>(0);
+  auto self = caf::actor_cast<caf::actor>(this);
+  for (size_t s = 0; s < shards.size(); ++s) {
+    if (requests[s].entries.empty())
+      continue;
+    auto& r = requests[s];
+    r.session = self;
+    r.client_id = client_id_;
+    r.version = version_;
+    r.persistent = true;
+    r.online = false;
+    r.restoring = true;
+    ++*missing;
+    request(shards[s], caf::infinite, std::move(r)).then([promise, missing](subscribe_reply&) mutable {
+      if (--*missing == 0)
+        promise.deliver(true);
+    });
+  }
+  if (*missing == 0)
+    promise.deliver(true);
+  return promise;
+}
+
+void session_actor::start_restored_timers() {
+  auto now = storage::wall_clock_now();
+  auto self = caf::actor_cast<caf::actor>(this);
+  if (session_expiry_ != never_expires && disconnected_at_) {
+    auto left = std::max<int64_t>(0, *disconnected_at_ + session_expiry_ - now);
+    delayed_send(self, std::chrono::seconds(left), session_expiry_tick{epoch_});
+  }
+  if (!will_)
+    return;
+  // The connection ended with the node (or before it): the will waits out what is left of its delay.
+  auto delay = static_cast<int64_t>(will_->props.will_delay_interval.value_or(0));
+  auto left = disconnected_at_ ? *disconnected_at_ + delay - now : delay;
+  will_pending_ = true;
+  if (left <= 0)
+    publish_will();
+  else
+    delayed_send(self, std::chrono::seconds(left), will_delay_tick{epoch_});
+}
+
+void session_actor::save_session() {
+  if (!persists())
+    return;
+  storage::session_record record;
+  record.client_id = client_id_;
+  record.version = version_;
+  record.session_expiry_interval = session_expiry_;
+  if (!sink_ && session_expiry_ != never_expires && disconnected_at_)
+    record.expiry_deadline = *disconnected_at_ + session_expiry_;
+  record.subscriptions.reserve(subscriptions_.size());
+  for (const auto& [filter, entry] : subscriptions_)
+    record.subscriptions.push_back(to_stored(filter, entry));
+  if (will_) {
+    record.will = will_;
+    record.will_delay_interval = will_->props.will_delay_interval.value_or(0);
+  }
+  writes_.put_session(record);
+  stored_ = true;
+}
+
+void session_actor::drop_stored_session() {
+  if (!durable())
+    return;
+  std::vector<uint64_t> message_ids;
+  outbound_.for_each([&](const delivery& item) {
+    if (item.stored_sequence != 0)
+      message_ids.push_back(item.message_id);
+  });
+  if (!stored_ && message_ids.empty())
+    return;
+  // Entries still on their way here are not listed: each is dequeued on its own when it arrives.
+  writes_.delete_session(client_id_, message_ids);
+  stored_ = false;
+}
+
+void session_actor::forget_stored(const delivery& item) {
+  if (item.stored_sequence != 0)
+    writes_.dequeue(client_id_, item.stored_sequence, item.message_id);
+}
+
+void session_actor::store_state(const delivery& item, storage::delivery_state state, uint16_t packet_id) {
+  if (item.stored_sequence != 0)
+    writes_.update_entry(client_id_, item.stored_sequence, to_queue_entry(item, state, packet_id));
+}
+
+void session_actor::after_commit(std::function<void(bool ok)> then) {
+  if (writes_.empty())
+    then(true);
+  else
+    after_commit_.push_back(std::move(then));
+}
+
+void session_actor::commit_writes() {
+  if (writes_.empty())
+    return;
+  if (after_commit_.empty()) {
+    context_.store->commit(std::exchange(writes_, {}));
+    return;
+  }
+  auto token = ++last_commit_token_;
+  waiting_commits_.emplace(token, std::exchange(after_commit_, {}));
+  context_.store->commit(std::exchange(writes_, {}), caf::actor_cast<caf::actor>(this), token);
+}
+
+void session_actor::on_commit(const commit_result& result) {
+  auto it = waiting_commits_.find(result.token);
+  if (it == waiting_commits_.end())
+    return;
+  auto waiting = std::move(it->second);
+  waiting_commits_.erase(it);
+  for (auto& then : waiting)
+    then(result.outcome.ok());
+  flush();
+}
+
+}  // namespace mqhub::actors
