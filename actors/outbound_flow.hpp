@@ -49,14 +49,14 @@ class outbound_flow {
   /// client cannot take); returns its message.
   std::optional<delivery> abandon(uint16_t packet_id);
 
-  /// Calls `visit(const delivery&)` for every message inflight or queued.
+  /// Calls `visit(delivery&)` for every message inflight or queued.
   template <class Visit>
-  void for_each(Visit visit) const {
+  void for_each(Visit visit) {
     if (inflight_)
-      for (const auto& entry : *inflight_)
+      for (auto& entry : *inflight_)
         visit(entry.item);
     if (queue_)
-      for (const auto& item : *queue_)
+      for (auto& item : *queue_)
         visit(item);
   }
 

@@ -165,9 +165,10 @@ void session_actor::drop_stored_session() {
   if (!durable())
     return;
   std::vector<uint64_t> message_ids;
-  outbound_.for_each([&](const delivery& item) {
+  outbound_.for_each([&](delivery& item) {
     if (item.stored_sequence != 0)
       message_ids.push_back(item.message_id);
+    item.stored_sequence = 0;  // gone with the session's rows: no dequeue may follow
   });
   if (!stored_ && message_ids.empty())
     return;

@@ -58,6 +58,8 @@ options parse_options(int argc, char** argv) {
   app.add_option("--rate", o.rate, "total messages/s over all publishers, 0 = unbounded")
       ->capture_default_str();
   app.add_option("--duration", o.duration, "measured seconds")->capture_default_str();
+  app.add_flag("--persistent", o.persistent,
+               "subscribers with persistent sessions (clean session 0 / session expiry 300 s)");
   app.add_option("--warmup", o.warmup, "seconds before measuring")->capture_default_str();
   app.add_option("--drain", o.drain, "seconds to wait for stragglers at the end")->capture_default_str();
   app.add_option("--threads", o.threads, "I/O threads (one io_context each)")

@@ -34,6 +34,9 @@ struct options {
   uint32_t connections = 1000;  // connect storm
   uint32_t concurrency = 100;   // connect storm: CONNECTs in flight at once
   double idle = 0;              // connect storm: seconds to hold every connection open (RSS per connection)
+  /// Subscribers keep their sessions (3.1.1 clean session 0, MQTT 5 session expiry), so a durable broker
+  /// stores what it queues for them.
+  bool persistent = false;
   int broker_pid = 0;
   bool json = false;
 };

@@ -87,6 +87,7 @@ run_result run_messages(const options& o) {
     c.client_id = tag + "s" + std::to_string(j);
     c.filter = filter_for(o, j);
     c.qos_level = o.qos_level;
+    c.persistent = o.persistent;
     c.run = run;
     c.publishers = o.publishers;
     c.feedback_slot = o.kind == scenario::fan_out ? j : 0;

@@ -23,6 +23,13 @@ void subscriber::start(const asio::ip::tcp::endpoint& broker) {
   mqtt::connect_packet connect;
   connect.version = conn_.version();
   connect.client_id = config_.client_id;
+  if (config_.persistent) {
+    // A fresh session that persists: run ids keep an earlier run's leftovers out of the counts.
+    if (connect.version == mqtt::protocol_version::v5)
+      connect.props.session_expiry_interval = 300;
+    else
+      connect.clean_start = false;
+  }
   asio::post(conn_.context(), [this, broker, connect] { conn_.start(broker, connect); });
 }
 

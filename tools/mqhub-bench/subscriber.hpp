@@ -16,6 +16,7 @@ struct subscriber_config {
   std::string client_id;
   std::string filter;
   net::mqtt::qos qos_level = net::mqtt::qos::at_most_once;
+  bool persistent = false;
   uint16_t run = 0;          // messages of other runs are ignored
   uint32_t publishers = 1;   // publisher ids above this are someone else's traffic and ignored
   size_t feedback_slot = 0;  // this subscriber's slot in each publisher's delivery_feedback
