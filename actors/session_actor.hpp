@@ -89,6 +89,9 @@ class session_actor : public caf::event_based_actor {
   void fill_window(clock::time_point now);
   void resend_inflight(clock::time_point now);
   void flush();
+  /// Counts messages the full queue dropped; the log hears of them at most every few seconds.
+  void note_queue_drop(const delivery& dropped);
+  void report_queue_drops();
   bool v5() const { return version_ == net::mqtt::protocol_version::v5; }
 
   session_context context_;
@@ -102,6 +105,8 @@ class session_actor : public caf::event_based_actor {
   uint16_t server_receive_maximum_ = 65535;
   packet_writer writer_;
   uint64_t sent_since_flush_ = 0;
+  uint64_t queue_drops_unreported_ = 0;
+  clock::time_point queue_drops_reported_at_{};
 
   // Session state.
   uint32_t session_expiry_ = 0;

@@ -2,6 +2,8 @@
 #include <utility>
 
 #include "actors/session_actor.hpp"
+#include <spdlog/spdlog.h>
+
 #include "net/mqtt/encoder.hpp"
 
 namespace mqhub::actors {
@@ -29,10 +31,8 @@ void session_actor::deliver_one(delivery&& item, clock::time_point now) {
   }
   // Behind queued messages, or beyond the window, a message waits its turn so order holds (MQTT-4.6.0-6).
   if (!sink_ || outbound_.has_queued() || (item.qos > 0 && !outbound_.window_open())) {
-    if (auto dropped = outbound_.enqueue(std::move(item))) {
-      forget_stored(*dropped);
-      context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (auto dropped = outbound_.enqueue(std::move(item)))
+      note_queue_drop(*dropped);
     return;
   }
   if (item.qos == 0) {
@@ -130,7 +130,25 @@ void session_actor::resend_inflight(clock::time_point now) {
       forget_stored(*dropped);
 }
 
+void session_actor::note_queue_drop(const delivery& dropped) {
+  forget_stored(dropped);
+  context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
+  ++queue_drops_unreported_;
+}
+
+void session_actor::report_queue_drops() {
+  auto now = clock::now();
+  if (now - queue_drops_reported_at_ < std::chrono::seconds(10))
+    return;
+  spdlog::warn("session {}: queue full ({} messages), {} messages dropped", client_id_,
+               context_.limits.queue_limit, queue_drops_unreported_);
+  queue_drops_unreported_ = 0;
+  queue_drops_reported_at_ = now;
+}
+
 void session_actor::flush() {
+  if (queue_drops_unreported_ > 0)
+    report_queue_drops();
   commit_writes();
   writer_.flush_to(sink_.get());
   if (sent_since_flush_ > 0) {

@@ -73,10 +73,8 @@ caf::result<bool> session_actor::restore(restore_session& restore) {
     item.message_id = stored.entry.message_id;
     switch (stored.entry.state) {
       case storage::delivery_state::queued:
-        if (auto dropped = outbound_.enqueue(std::move(item))) {
-          forget_stored(*dropped);  // the queue limit was lowered since
-          context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
-        }
+        if (auto dropped = outbound_.enqueue(std::move(item)))
+          note_queue_drop(*dropped);  // the queue limit was lowered since
         break;
       case storage::delivery_state::inflight:
         outbound_.restore_inflight(std::move(item), stored.entry.packet_id, false);

@@ -65,6 +65,8 @@ def test_an_offline_session_keeps_only_the_queue_limit_of_missed_messages(start_
     got = resume_and_collect(broker, clients, client_id, QUEUE_LIMIT)
     assert len(got) == QUEUE_LIMIT, f"expected exactly {QUEUE_LIMIT} of the 30 missed messages, got {len(got)}: {got}"
     assert in_publish_order(got), f"expected the kept messages distinct and in publish order, got {got}"
+    # README Durability: drops are logged per session, never silent.
+    assert f"session {client_id}: queue full" in broker.log(), "expected a log line naming the session's drops"
 
 
 def test_dropped_queue_messages_are_counted_in_sys_messages_dropped(start_broker, clients):

@@ -1,0 +1,60 @@
+"""Node-wide store size limit (`--max-store-bytes`, README Durability): over it, a QoS 1 message that would be
+stored for a persistent subscriber is refused with PUBACK 0x97 (quota exceeded) in MQTT 5, and a 3.1.1 publisher,
+which has no reason code, is disconnected so that it resends later. Nothing acknowledged is lost: the refused
+message is not delivered either. mqhub only (mosquitto has no such limit)."""
+
+import raw_mqtt
+from mqtt_helpers import mqhub_only, unique_id
+
+pytestmark = mqhub_only("--max-store-bytes is an mqhub flag")
+
+SESSION_EXPIRY = (0x11, 300)
+QUOTA_EXCEEDED = 0x97
+# One byte: the store is over the limit as soon as it holds anything, e.g. the subscriber's session record.
+FULL = ["--durability", "sync", "--max-store-bytes", "1"]
+
+
+def park_subscriber(broker, topic):
+    client_id = unique_id("parked")
+    sub = raw_mqtt.RawClient(broker.host, broker.port)
+    sub.connect(client_id=client_id, clean_start=True, properties=[SESSION_EXPIRY])
+    sub.send(raw_mqtt.subscribe(1, [(topic, 1)]))
+    sub.expect(raw_mqtt.SUBACK)
+    sub.send(raw_mqtt.disconnect())
+    sub.wait_closed()
+    return client_id
+
+
+def test_full_store_refuses_a_v5_qos1_publish_with_quota_exceeded(start_broker):
+    broker = start_broker(FULL)
+    topic = f"full/{unique_id()}"
+    park_subscriber(broker, topic)
+    pub = raw_mqtt.RawClient(broker.host, broker.port)
+    pub.connect(client_id=unique_id("pub"))
+    pub.send(raw_mqtt.publish(topic, b"refused", qos=1, packet_id=7))
+    flags, body = pub.expect(raw_mqtt.PUBACK)
+    packet_id, reason, _ = raw_mqtt.parse_ack(body)
+    assert packet_id == 7
+    assert reason == QUOTA_EXCEEDED, f"expected PUBACK reason 0x97 from a full store, got {reason:#x}"
+
+
+def test_full_store_disconnects_a_v311_publisher_instead_of_acknowledging(start_broker):
+    broker = start_broker(FULL)
+    topic = f"full/{unique_id()}"
+    park_subscriber(broker, topic)
+    pub = raw_mqtt.RawClient(broker.host, broker.port)
+    pub.connect(version=4, client_id=unique_id("pub"))
+    pub.send(raw_mqtt.publish(topic, b"refused", qos=1, packet_id=7, version=4))
+    packets = pub.wait_closed()
+    assert packets is not None, "expected the 3.1.1 publisher disconnected, not left waiting for its PUBACK"
+    assert all(p[0] != raw_mqtt.PUBACK for p in packets), "a message that was not stored must not be acknowledged"
+
+
+def test_without_a_persistent_subscriber_nothing_is_stored_so_a_full_store_still_acknowledges(start_broker):
+    broker = start_broker(FULL)
+    park_subscriber(broker, f"full/{unique_id()}")  # fills the store
+    pub = raw_mqtt.RawClient(broker.host, broker.port)
+    pub.connect(client_id=unique_id("pub"))
+    pub.send(raw_mqtt.publish(f"elsewhere/{unique_id()}", b"x", qos=1, packet_id=3))
+    _, body = pub.expect(raw_mqtt.PUBACK)
+    assert raw_mqtt.parse_ack(body)[1] == 0, "expected PUBACK success for a message nobody persistent is owed"
