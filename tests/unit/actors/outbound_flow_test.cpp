@@ -118,7 +118,7 @@ TEST(outbound_flow, for_each_visits_inflight_then_queued) {
   flow.start(make_delivery(1, "a"));
   flow.enqueue(make_delivery(1, "b"));
   std::string seen;
-  flow.for_each([&](const delivery& d) { seen += d.msg->payload; });
+  flow.for_each([&](delivery& d) { seen += d.msg->payload; });
   EXPECT_EQ(seen, "ab");
 }
 
