@@ -14,8 +14,11 @@ broker owns it (README: "never loses an acknowledged message").
 """
 
 import collections
+import itertools
+import os
 import socket
 import struct
+import threading
 import time
 
 import raw_mqtt
@@ -129,7 +132,15 @@ class Publisher:
         self.acked = set()  # seqs whose PUBACK / PUBREC arrived (with a success reason code)
         self.completed = set()  # seqs whose flow ended (QoS 1: PUBACK, QoS 2: PUBCOMP)
         self.errors = []  # unexpected packets and failure reason codes, as text
-        self.sessions_lost = 0  # reconnects that found no session while PUBRELs were owed
+        self.sessions_lost = 0  # reconnects that found no session
+        # QoS 2: packet ids whose PUBREL was written to a connection, and those of them written before the last
+        # reconnect. The node may have completed such a flow just before it died, so a PUBCOMP 0x92 (Packet
+        # Identifier not found) for the re-sent PUBREL is the normal recovery answer (MQTT 5 §3.7.2.1, 0x92:
+        # "not an error during recovery"); for any other PUBREL it means the node forgot the packet id.
+        self.pubrel_written = set()
+        self.released_before_reconnect = set()
+        self.pubcomp_not_found_in_recovery = 0
+        self._unsent_pubrels = []
         self.conn = None
         self.connected_once = False
         self._effective_window = window
@@ -142,12 +153,13 @@ class Publisher:
         self.conn, present, props = open_session(broker, self.client_id, self.version, first=first)
         self.connected_once = True
         self._effective_window = min(self.window, props.get(raw_mqtt.RECEIVE_MAXIMUM, 65535))
-        if not first and not present and self.releasing:
+        if not first and not present:
             self.sessions_lost += 1
+        self.released_before_reconnect = self.pubrel_written & self.releasing.keys()
         out = [raw_mqtt.pubrel(pid, version=self.version) for pid in self._by_seq(self.releasing)]
+        self._unsent_pubrels = list(self.releasing)
         out += [self._publish(seq, dup=True) for seq in (self.inflight[pid] for pid in self._by_seq(self.inflight))]
-        if out:
-            self.conn.send(b"".join(out))
+        self._send(out)
         return present
 
     def close(self):
@@ -158,6 +170,12 @@ class Publisher:
     @staticmethod
     def _by_seq(table):
         return sorted(table, key=table.get)
+
+    def _send(self, out):
+        if out:
+            self.conn.send(b"".join(out))
+        self.pubrel_written.update(self._unsent_pubrels)
+        self._unsent_pubrels = []
 
     def _publish(self, seq, dup=False):
         return raw_mqtt.publish(self.topic, payload(seq), self.qos, dup=dup, packet_id=packet_id(seq),
@@ -190,9 +208,7 @@ class Publisher:
             packets = self.conn.read(0.5)
             if packets:
                 idle_since = time.monotonic()
-                out = self._handle(packets)
-                if out:
-                    self.conn.send(b"".join(out))
+                self._send(self._handle(packets))
             elif time.monotonic() - idle_since > STALL_TIMEOUT:
                 raise AssertionError(f"{self.client_id}: no ack for {STALL_TIMEOUT}s with {len(self.inflight)} "
                                      f"PUBLISHes and {len(self.releasing)} PUBRELs outstanding")
@@ -204,8 +220,10 @@ class Publisher:
         try:
             while time.monotonic() < deadline:
                 self._handle(self.conn.read(max(deadline - time.monotonic(), 0.01)))
+                self._unsent_pubrels = []
         except Closed:
             pass
+        self._unsent_pubrels = []
         self.close()
 
     def _handle(self, packets):
@@ -231,6 +249,7 @@ class Publisher:
                     if pid not in self.releasing:
                         self.errors.append(f"PUBREC for packet id {pid}, which is not in flight")
                     out.append(raw_mqtt.pubrel(pid, version=self.version))
+                    self._unsent_pubrels.append(pid)
                 elif code >= 0x80:
                     self.errors.append(f"PUBREC 0x{code:02x} for seq {seq}")
                     self.completed.add(seq)
@@ -238,14 +257,19 @@ class Publisher:
                     self.acked.add(seq)
                     self.releasing[pid] = seq
                     out.append(raw_mqtt.pubrel(pid, version=self.version))
+                    self._unsent_pubrels.append(pid)
             elif ptype == raw_mqtt.PUBCOMP and self.qos == 2:
                 pid, code, _ = raw_mqtt.parse_ack(body, self.version)
                 seq = self.releasing.pop(pid, None)
+                self.pubrel_written.discard(pid)
                 if seq is None:
                     self.errors.append(f"PUBCOMP for packet id {pid}, which was not released")
                 else:
-                    if code != 0:
-                        self.errors.append(f"PUBCOMP 0x{code:02x} for seq {seq} (0x92: packet id not found)")
+                    if code == 0x92 and pid in self.released_before_reconnect:
+                        self.pubcomp_not_found_in_recovery += 1
+                    elif code != 0:
+                        self.errors.append(f"PUBCOMP 0x{code:02x} for seq {seq} (0x92: packet id not found; its "
+                                           f"PUBREL had not been sent before the restart)")
                     self.completed.add(seq)
             elif ptype == raw_mqtt.DISCONNECT:
                 self.errors.append(f"DISCONNECT from the broker: {raw_mqtt.parse_disconnect(body)}")
@@ -261,7 +285,12 @@ class Subscriber:
     def __init__(self, topic, qos, version, client_id):
         self.topic, self.qos, self.version, self.client_id = topic, qos, version, client_id
         self.counts = collections.Counter()  # seq -> application deliveries
-        self.pending = set()  # QoS 2 packet ids delivered whose PUBREL has not arrived
+        self.deliveries = collections.defaultdict(list)  # seq -> [(connection number, packet id, DUP)]
+        self.connections = 0
+        self.pending = {}  # QoS 2: packet id -> seq delivered, whose PUBREL has not arrived
+        # QoS 2 PUBLISHes not delivered because their packet id was still unreleased for ANOTHER seq (a node that
+        # reuses a packet id too early): seq -> [(connection number, packet id, the seq holding that id)]
+        self.swallowed = collections.defaultdict(list)
         self.dup_flags = 0  # PUBLISHes received with DUP=1
         self.sessions_lost = 0  # reconnects that found no session
         self.errors = []
@@ -275,6 +304,7 @@ class Subscriber:
         self.close()
         self.conn, present, _ = open_session(broker, self.client_id, self.version, first=first)
         self.connected_once = True
+        self.connections += 1
         if not present:
             self.pending.clear()  # MQTT 4.1: no session, no state to resume
             if not first:
@@ -314,8 +344,10 @@ class Subscriber:
                 self.dup_flags += p.dup
                 if p.qos == 2:
                     if p.packet_id not in self.pending:
-                        self.pending.add(p.packet_id)
-                        self._deliver(p)
+                        self.pending[p.packet_id] = self._deliver(p)
+                    elif self._seq(p) != self.pending[p.packet_id]:
+                        self.swallowed[self._seq(p)].append((self.connections, p.packet_id,
+                                                             self.pending[p.packet_id]))
                     out.append(raw_mqtt.pubrec(p.packet_id, version=self.version))
                 else:
                     self._deliver(p)
@@ -323,7 +355,7 @@ class Subscriber:
                         out.append(raw_mqtt.puback(p.packet_id, version=self.version))
             elif ptype == raw_mqtt.PUBREL:
                 pid = struct.unpack_from("!H", body, 0)[0]
-                self.pending.discard(pid)
+                self.pending.pop(pid, None)
                 out.append(raw_mqtt.pubcomp(pid, version=self.version))
             elif ptype == raw_mqtt.DISCONNECT:
                 raise Closed("broker sent DISCONNECT")
@@ -335,11 +367,20 @@ class Subscriber:
             self.last_packet = time.monotonic()
         return len(packets)
 
-    def _deliver(self, p):
+    def _seq(self, p):
         try:
-            self.counts[int(p.payload)] += 1
+            return int(p.payload)
         except ValueError:
             self.errors.append(f"unexpected payload {p.payload[:40]!r} on {p.topic!r}")
+            return None
+
+    def _deliver(self, p):
+        """Delivers to the application: counts the seq; returns it."""
+        seq = self._seq(p)
+        if seq is not None:
+            self.counts[seq] += 1
+            self.deliveries[seq].append((self.connections, p.packet_id, int(p.dup)))
+        return seq
 
     def collect(self, expected, quiet=0.5, idle_timeout=5.0, timeout=60.0):
         """Receives until every seq in `expected` arrived and then nothing for `quiet` s (to see late duplicates),
@@ -391,3 +432,148 @@ def ranges(seqs):
     if start is not None:
         out.append(f"{start}-{prev}" if prev != start else str(start))
     return ", ".join(out)
+
+
+# --------------------------------------------------------------------------------------------------- kill loop
+
+
+class OnlineSubscriber(threading.Thread):
+    """Runs a Subscriber's connection in a thread: reconnects whenever the node is back (`up` is set)."""
+
+    def __init__(self, sub, broker, up):
+        super().__init__(daemon=True)
+        self.sub, self.broker, self.up = sub, broker, up
+        self.stop = threading.Event()
+        self.failure = None
+
+    def run(self):
+        try:
+            while not self.stop.is_set():
+                try:
+                    if self.sub.conn is None:
+                        self.up.wait()
+                        self.sub.connect(self.broker)
+                    self.sub.pump(0.2)
+                except (Closed, OSError):
+                    self.sub.close()
+                    time.sleep(0.05)
+        except Exception as e:  # an assertion in the harness: report it, do not hang the run
+            self.failure = e
+        finally:
+            self.sub.close()
+
+
+def has_all(acked, sub):
+    """Whether the subscriber has every seq in `acked` (its thread may be adding to the counts meanwhile)."""
+    try:
+        return acked <= sub.counts.keys()
+    except RuntimeError:  # dictionary changed size during iteration
+        return False
+
+
+Run = collections.namedtuple("Run", "verdict publisher subscriber acked_at_first_kill restart_seconds "
+                                    "publish_seconds collect_seconds failure")
+_runs = itertools.count(1)
+
+
+def run_with_kills(broker, qos, total, kill_points, online, finish=True, pub_version=5, sub_version=5, window=256,
+                   idle_timeout=10.0, progress=None):
+    """The crash scenario on a started `broker` (conftest.Broker): a persistent subscriber (connected throughout
+    and reconnecting after each restart if `online`, else parked until the end), a publisher of `total` messages
+    that is paused at each of `kill_points` (sorted counts of acknowledged messages) while the node is killed
+    with SIGKILL and restarted on its data directory, then reconnects and re-sends what was not acknowledged.
+    After the last restart the publisher publishes the rest (`finish`) or only completes the flows in progress.
+    Then the subscriber collects until it has every acknowledged message (or nothing arrives for
+    `idle_timeout` s). `progress(n, acked, restart_seconds)` is called after each restart.
+
+    Returns a Run; `failure` holds an exception that cut the run short (as text), else None."""
+    run_id = f"{os.getpid()}-{next(_runs)}"
+    topic = f"crash/{run_id}"
+    sub = Subscriber(topic, qos, sub_version, f"crash-sub-{run_id}")
+    sub.connect(broker)
+    sub.subscribe()
+    up = threading.Event()
+    up.set()
+    thread = None
+    if online:
+        thread = OnlineSubscriber(sub, broker, up)
+        thread.start()
+    else:
+        sub.disconnect()
+    pub = Publisher(topic, qos, pub_version, f"crash-pub-{run_id}", total, window=window)
+    acked_at_first_kill = None
+    restart_seconds = publish_seconds = collect_seconds = 0.0
+    failure = None
+    started = time.monotonic()
+    try:
+        for n, point in enumerate(kill_points, 1):
+            pub.connect(broker)
+            pub.pump(stop_at_acks=point)
+            up.clear()
+            broker.kill()
+            pub.drain()
+            if acked_at_first_kill is None:
+                acked_at_first_kill = set(pub.acked)
+            restarted = time.monotonic()
+            broker.start()
+            restart_seconds += time.monotonic() - restarted
+            up.set()
+            if progress:
+                progress(n, len(pub.acked), time.monotonic() - restarted)
+        if not finish and kill_points:
+            pub.total = pub.next_seq
+        pub.connect(broker)
+        pub.pump()
+        pub.close()
+        publish_seconds = time.monotonic() - started - restart_seconds
+        collecting = time.monotonic()
+        if thread is None:
+            sub.connect(broker)
+            sub.collect(pub.acked, quiet=0.5, idle_timeout=idle_timeout, timeout=600.0)
+            sub.disconnect()
+        else:
+            while (not has_all(pub.acked, sub) and thread.failure is None
+                   and time.monotonic() - sub.last_packet < idle_timeout):
+                time.sleep(0.05)
+            time.sleep(0.5)  # late duplicates
+        collect_seconds = time.monotonic() - collecting
+    except (AssertionError, Closed, OSError, RuntimeError) as e:
+        failure = f"{type(e).__name__}: {e}"
+    finally:
+        pub.close()
+        if thread is not None:
+            thread.stop.set()
+            up.set()
+            thread.join(5)
+            if thread.failure is not None and failure is None:
+                failure = f"subscriber thread: {thread.failure!r}"
+        sub.close()
+    if acked_at_first_kill is None:
+        acked_at_first_kill = set(pub.acked)
+    return Run(compare(pub.acked, sub.counts), pub, sub, acked_at_first_kill, restart_seconds, publish_seconds,
+               collect_seconds, failure)
+
+
+def duplicate_detail(sub, verdict, n=3):
+    """How the first n duplicates arrived: seq -> [(subscriber connection number, packet id, DUP)]."""
+    return {seq: sub.deliveries[seq] for seq in list(verdict.duplicates)[:n]}
+
+
+def summary(run):
+    """Counts of a Run for a report line."""
+    pub, sub = run.publisher, run.subscriber
+    detail = ""
+    if run.verdict.duplicates:
+        detail += (f"; how the first duplicates arrived (seq: [(subscriber connection, packet id, DUP)]) "
+                   f"{duplicate_detail(sub, run.verdict)}")
+    swallowed = [seq for seq in run.verdict.lost if seq in sub.swallowed]
+    if swallowed:
+        detail += (f"; {len(swallowed)} lost seqs came as QoS 2 PUBLISHes under a packet id the subscriber still "
+                   f"held unreleased for another seq, so it had to take them as duplicates (MQTT-4.3.3-10); first "
+                   f"(seq: [(connection, packet id, seq holding it)]) "
+                   f"{ {seq: sub.swallowed[seq] for seq in swallowed[:3]} }")
+    return (f"{describe(run.verdict)}{detail}; restarts {run.restart_seconds:.2f}s, publishing {run.publish_seconds:.2f}s, "
+            f"collecting {run.collect_seconds:.2f}s; subscriber got {sub.dup_flags} PUBLISHes with DUP=1; "
+            f"sessions lost: publisher {pub.sessions_lost}, subscriber {sub.sessions_lost}; PUBCOMP 0x92 for "
+            f"PUBRELs re-sent in recovery {pub.pubcomp_not_found_in_recovery}; errors {pub.errors[:3]} "
+            f"{sub.errors[:3]}; failure {run.failure}")

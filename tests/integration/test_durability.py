@@ -398,6 +398,48 @@ def test_a_pubrel_owed_to_a_subscriber_is_resent_after_a_restart(start_broker, c
     expect_silence(sub)
 
 
+@pytest.mark.parametrize("stage", ["publish-sent", "pubrel-sent"])
+def test_a_qos2_delivery_interrupted_by_kill_9_right_after_a_send_resumes_where_it_was(start_broker, clients, raws,
+                                                                                      stage):
+    # Exactly once towards a subscriber across a crash: the subscriber's session state is keyed by packet id. Once
+    # it has seen PUBLISH id X, the node must re-send X with DUP=1 and the same id [MQTT-4.4.0-1], never the
+    # message under a new id (the subscriber would deliver it twice) nor another message under X while X is
+    # unreleased (the subscriber would drop it as a duplicate, MQTT-4.3.3-10). Once it has seen PUBREL X (and
+    # dropped X from its state), the node must re-send PUBREL X, never the PUBLISH. So the node has to record the
+    # packet id, and the PUBREC, before it sends the PUBLISH, and the PUBREL. No pause before the kill here, unlike
+    # the tests above: the client has seen the packet, that is all it takes.
+    broker = start_broker(SYNC)
+    topic = f"qos2-crash/{unique_id()}"
+    client_id = unique_id("qos2-crash")
+    sub, _ = raw_session(raws, broker, client_id, clean=True)
+    sub.subscribe(1, [(topic, 2)])
+    publish_all(clients, broker, topic, [b"once"], qos=2)
+    p = sub.expect_publish()
+    if stage == "pubrel-sent":
+        sub.sock.send(raw_mqtt.pubrec(p.packet_id))
+        _, body = sub.expect(raw_mqtt.PUBREL)
+        assert raw_mqtt.parse_ack(body)[0] == p.packet_id
+    broker.kill()
+    sub.close()
+    broker.start()
+
+    sub, present = raw_session(raws, broker, client_id, clean=False)
+    assert present, "expected Session Present 1 after the restart"
+    pkt = sub.sock.read_packet(5)
+    assert pkt is not None, f"expected the interrupted QoS 2 flow to resume after the restart, got nothing"
+    name = raw_mqtt.PACKET_NAMES.get(pkt[0], pkt[0])
+    if stage == "pubrel-sent":
+        assert pkt[0] == raw_mqtt.PUBREL, \
+            f"expected PUBREL {p.packet_id} again (the subscriber already released the message), got {name}" + (
+                f" {raw_mqtt.parse_publish(pkt[1], pkt[2])} DUP={int(bool(pkt[1] & 8))}" if name == "PUBLISH" else "")
+        assert raw_mqtt.parse_ack(pkt[2])[0] == p.packet_id, "expected the PUBREL for the original packet id"
+    else:
+        assert pkt[0] == raw_mqtt.PUBLISH, f"expected the PUBLISH again, got {name}"
+        again = raw_mqtt.parse_publish(pkt[1], pkt[2])
+        assert (again.payload, again.packet_id, again.dup) == (b"once", p.packet_id, True), \
+            f"expected 'once' re-sent with packet id {p.packet_id} and DUP=1, got {again} DUP={int(again.dup)}"
+
+
 @pytest.mark.parametrize("resend_publish", [False, True], ids=["pubrel", "dup-publish-then-pubrel"])
 @pytest.mark.parametrize("how", RESTARTS)
 def test_inbound_qos2_state_survives_a_restart(start_broker, clients, raws, how, resend_publish):
