@@ -84,12 +84,13 @@ std::optional<delivery> outbound_flow::complete(uint16_t packet_id, bool pubcomp
 }
 
 const inflight_entry* outbound_flow::release(uint16_t packet_id) {
-  auto it = find(packet_id);
-  if (!it || (*it)->item.qos != 2)
+  auto found = find(packet_id);
+  if (!found || (*found)->item.qos != 2)
     return nullptr;
-  (*it)->released = true;
-  (*it)->item.msg.reset();  // after PUBREC only the packet id matters (MQTT-4.3.3-4)
-  return &**it;
+  inflight_entry& entry = **found;
+  entry.released = true;
+  entry.item.msg.reset();  // after PUBREC only the packet id matters (MQTT-4.3.3-4)
+  return &entry;
 }
 
 std::optional<delivery> outbound_flow::abandon(uint16_t packet_id) {

@@ -1,0 +1,84 @@
+#include "actors/stored_form.hpp"
+
+#include <gtest/gtest.h>
+
+#include "actors/durable_store.hpp"
+
+namespace mqhub::actors {
+namespace {
+
+namespace mqtt = net::mqtt;
+
+clocks at(clock::time_point steady, storage::epoch_seconds wall) {
+  return clocks{steady, wall};
+}
+
+TEST(stored_form, message_survives_the_round_trip) {
+  auto msg = std::make_shared<message>();
+  msg->topic = "a/b";
+  msg->payload = std::string("\0binary", 7);
+  msg->qos_level = mqtt::qos::exactly_once;
+  msg->retain = true;
+  mqtt::properties props;
+  props.content_type = "text/plain";
+  props.user_properties.emplace_back("k", "v");
+  msg->props = std::make_unique<const mqtt::properties>(props);
+  msg->publisher = "device-1";
+  auto now = at(clock::now(), 1'000'000);
+
+  auto back = from_stored(to_stored(*msg, now), now);
+  EXPECT_EQ(back->topic, msg->topic);
+  EXPECT_EQ(back->payload, msg->payload);
+  EXPECT_EQ(back->qos_level, msg->qos_level);
+  EXPECT_TRUE(back->retain);
+  ASSERT_NE(back->props, nullptr);
+  EXPECT_EQ(*back->props, props);
+  EXPECT_EQ(back->publisher, "device-1");
+  EXPECT_FALSE(back->expires_at);
+}
+
+TEST(stored_form, no_properties_stay_null) {  // the hot path relies on a null property set
+  message msg;
+  msg.topic = "t";
+  auto now = at(clock::now(), 5);
+  EXPECT_EQ(from_stored(to_stored(msg, now), now)->props, nullptr);
+}
+
+TEST(stored_form, expiry_is_wall_clock_on_disk_and_keeps_the_time_left_across_a_restart) {
+  message msg;
+  msg.topic = "t";
+  auto before = at(clock::now(), 1'000'000);
+  msg.expires_at = before.steady + std::chrono::seconds(60);
+  auto stored = to_stored(msg, before);
+  ASSERT_TRUE(stored.expiry);
+  EXPECT_EQ(*stored.expiry, 1'000'060);
+
+  // Twenty seconds of downtime later, in a process whose steady clock started anew.
+  auto after = at(clock::time_point{} + std::chrono::hours(1), 1'000'020);
+  auto back = from_stored(stored, after);
+  ASSERT_TRUE(back->expires_at);
+  EXPECT_EQ(*back->expires_at - after.steady, std::chrono::seconds(40));
+}
+
+TEST(stored_form, queue_entry_carries_the_delivery_as_granted) {
+  delivery item;
+  item.qos = 1;
+  item.retain = true;
+  item.subscription_ids = {3, 9};
+  item.message_id = 77;
+  auto entry = to_queue_entry(item, storage::delivery_state::inflight, 12);
+  EXPECT_EQ(entry.message_id, 77u);
+  EXPECT_EQ(entry.granted_qos, mqtt::qos::at_least_once);
+  EXPECT_TRUE(entry.retain);
+  EXPECT_EQ(entry.subscription_ids, (std::vector<uint32_t>{3, 9}));
+  EXPECT_EQ(entry.state, storage::delivery_state::inflight);
+  EXPECT_EQ(entry.packet_id, 12);
+}
+
+TEST(stored_form, queue_sequence_orders_by_message_then_delivery) {
+  EXPECT_LT(queue_sequence(5, 65535), queue_sequence(6, 0));
+  EXPECT_LT(queue_sequence(5, 0), queue_sequence(5, 1));
+}
+
+}  // namespace
+}  // namespace mqhub::actors
