@@ -539,6 +539,7 @@ def run_with_kills(broker, qos, total, kill_points, online, finish=True, pub_ver
         collect_seconds = time.monotonic() - collecting
     except (AssertionError, Closed, OSError, RuntimeError) as e:
         failure = f"{type(e).__name__}: {e}"
+        publish_seconds = publish_seconds or time.monotonic() - started - restart_seconds
     finally:
         pub.close()
         if thread is not None:
