@@ -57,6 +57,7 @@ void session_actor::take_connection(connect_request& request) {
   if (sink_) {
     // Takeover (MQTT-3.1.4-3): the old connection is told why and closed; its will goes out unless the
     // session continues within the will delay (MQTT-3.1.3-9).
+    discard_held_output();
     if (v5()) {
       writer_.append(mqtt::disconnect_packet{mqtt::reason_code::session_taken_over, {}}, version_);
       flush();
@@ -113,6 +114,7 @@ void session_actor::on_connection_closed(const connection_closed& closed) {
   if (closed.sink != sink_)
     return;  // a connection that was already taken over
   sink_.reset();
+  discard_held_output();
   ++epoch_;
   announce_presence(false);
   if (closed.session_expiry)
@@ -230,6 +232,7 @@ void session_actor::announce_presence(bool online, bool to_every_shard) {
 void session_actor::disconnect(mqtt::reason_code code, std::string reason) {
   if (!sink_)
     return;
+  discard_held_output();
   if (v5()) {
     mqtt::disconnect_packet packet{code, {}};
     packet.props.reason_string = std::move(reason);

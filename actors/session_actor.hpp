@@ -68,6 +68,12 @@ class session_actor : public caf::event_based_actor {
   void store_state(const delivery& item, storage::delivery_state state, uint16_t packet_id);
   /// Runs `then(ok)` once the writes so far are committed; at once when there are none.
   void after_commit(std::function<void(bool ok)> then);
+  /// The output so far (and all after it, to keep order) reaches the client only once the writes so far
+  /// are committed: for packets a restart must not contradict (a QoS 2 PUBLISH's packet id, a PUBREL, a
+  /// PUBCOMP).
+  void hold_output_until_committed();
+  /// Drops output held for a connection that is gone; what it held is resent from the session state.
+  void discard_held_output();
   void commit_writes();
   void on_commit(const commit_result& result);
 
@@ -122,6 +128,8 @@ class session_actor : public caf::event_based_actor {
   std::optional<int64_t> disconnected_at_;  // epoch seconds, while persistent and offline
   storage::write_batch writes_;
   std::vector<std::function<void(bool)>> after_commit_;
+  bool output_needs_commit_ = false;  // the writes so far must commit before the output goes out
+  uint64_t output_held_until_ = 0;    // token of the commit the output waits for; 0: none
   std::unordered_map<uint64_t, std::vector<std::function<void(bool)>>> waiting_commits_;
   uint64_t last_commit_token_ = 0;
   bool restored_ = false;  // recovered from storage: the first connection finds the session present

@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "actors/session_actor.hpp"
 #include <spdlog/spdlog.h>
+#include "actors/session_actor.hpp"
 
 #include "net/mqtt/encoder.hpp"
 
@@ -53,8 +53,13 @@ void session_actor::start_publish(delivery&& item, clock::time_point now) {
       forget_stored(*dropped);
     return;
   }
-  // A restart then resends it with DUP set (MQTT-4.4.0-1).
+  // A restart then resends it with DUP set and the same packet id (MQTT-4.4.0-1). For QoS 2 the client
+  // keeps the id until PUBREL, so the PUBLISH waits until the id is stored: a restart that forgot it would
+  // hand the id to another message, which the client would take for a resend and drop. A QoS 1 client keeps
+  // nothing, so there the worst a crash does is resend under a new id: a duplicate QoS 1 allows.
   store_state(entry.item, storage::delivery_state::inflight, entry.packet_id);
+  if (entry.item.qos == 2)
+    hold_output_until_committed();
 }
 
 bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool dup, clock::time_point now) {
@@ -150,6 +155,8 @@ void session_actor::flush() {
   if (queue_drops_unreported_ > 0)
     report_queue_drops();
   commit_writes();
+  if (output_held_until_ != 0)
+    return;  // on_commit flushes
   writer_.flush_to(sink_.get());
   if (sent_since_flush_ > 0) {
     context_.stats->messages_sent.fetch_add(sent_since_flush_, std::memory_order_relaxed);

@@ -82,8 +82,11 @@ void session_actor::on_ack(const mqtt::ack_packet& ack) {
         break;
       }
       const auto* released = outbound_.release(ack.packet_id);
-      if (released)
+      if (released) {
+        // Stored before the PUBREL goes out: a restart must resend the PUBREL, never the PUBLISH again.
         store_state(released->item, storage::delivery_state::pubrec, ack.packet_id);
+        hold_output_until_committed();
+      }
       writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrel,
                                       ack.packet_id,
                                       released ? mqtt::reason_code::success : not_found,
@@ -117,10 +120,8 @@ void session_actor::on_pubrel(uint16_t packet_id) {
   // After PUBCOMP the client may reuse the id; were the stored id still there after a crash, its next
   // message would be taken for a resend and dropped.
   writes_.delete_inbound_qos2(client_id_, packet_id);
-  after_commit([this, pubcomp, epoch = epoch_](bool) {
-    if (epoch == epoch_ && sink_)
-      writer_.append(pubcomp, version_);
-  });
+  hold_output_until_committed();
+  writer_.append(pubcomp, version_);
 }
 
 void session_actor::on_subscribe(subscribe_command& command) {

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <caf/actor_cast.hpp>
 
 #include "actors/session_actor.hpp"
@@ -192,26 +193,46 @@ void session_actor::after_commit(std::function<void(bool ok)> then) {
     after_commit_.push_back(std::move(then));
 }
 
+void session_actor::hold_output_until_committed() {
+  output_needs_commit_ = output_needs_commit_ || !writes_.empty();
+}
+
+void session_actor::discard_held_output() {
+  if (output_held_until_ == 0)
+    return;
+  writer_.flush_to(nullptr);
+  output_held_until_ = 0;
+}
+
 void session_actor::commit_writes() {
   if (writes_.empty())
     return;
-  if (after_commit_.empty()) {
+  if (after_commit_.empty() && !output_needs_commit_) {
     context_.store->commit(std::exchange(writes_, {}));
     return;
   }
   auto token = ++last_commit_token_;
-  waiting_commits_.emplace(token, std::exchange(after_commit_, {}));
+  if (!after_commit_.empty())
+    waiting_commits_.emplace(token, std::exchange(after_commit_, {}));
+  if (output_needs_commit_) {
+    // Commits complete in order: once this one is in, so is every write the held output depends on.
+    output_held_until_ = token;
+    output_needs_commit_ = false;
+  }
   context_.store->commit(std::exchange(writes_, {}), caf::actor_cast<caf::actor>(this), token);
 }
 
 void session_actor::on_commit(const commit_result& result) {
-  auto it = waiting_commits_.find(result.token);
-  if (it == waiting_commits_.end())
-    return;
-  auto waiting = std::move(it->second);
-  waiting_commits_.erase(it);
-  for (auto& then : waiting)
-    then(result.outcome.ok());
+  if (!result.outcome)
+    spdlog::error("storage: session {} not stored: {}", client_id_, result.outcome.failure().message);
+  if (auto it = waiting_commits_.find(result.token); it != waiting_commits_.end()) {
+    auto waiting = std::move(it->second);
+    waiting_commits_.erase(it);
+    for (auto& then : waiting)
+      then(result.outcome.ok());
+  }
+  if (result.token == output_held_until_)
+    output_held_until_ = 0;
   flush();
 }
 
