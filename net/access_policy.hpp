@@ -11,6 +11,17 @@ namespace mqhub::net {
 /// Who is on the other end of a connection, as far as the transport knows.
 struct peer_identity {
   std::string address;  // "ip:port"
+  std::string network;  // "mqtt", "mqtts", "ws" or "wss": the listener the client came through
+  bool tls = false;
+
+  // A TLS client's certificate, when it presented one. The TLS layer accepts any certificate, so that one
+  // matching a device's own certificate by fingerprint can get in; whether the hub CA signed it is recorded
+  // here for the authentication hook to decide.
+  bool certificate_presented = false;
+  bool certificate_verified = false;    // chains to the hub CA, within its validity period
+  std::string certificate_error;        // why it did not verify (OpenSSL's text), empty when it did
+  std::string certificate_subject_cn;   // subject common name
+  std::string certificate_fingerprint;  // SHA-256 of the DER certificate, lowercase hex
 };
 
 /// The decisions about one authenticated client on the hot path: cached on its connection so that a
