@@ -34,7 +34,7 @@ struct publish_batch {
   /// Durable modes: the acknowledgements that wait for the messages' commit, and where they go.
   std::vector<publish_ack> acks;
   connection_sink_ptr publisher;
-  caf::actor publisher_session;  // told which QoS 2 packet ids could not be stored
+  caf::actor publisher_session;  // told whether its QoS 2 messages are stored
   net::mqtt::protocol_version publisher_version = net::mqtt::protocol_version::v311;
 
   /// A batch of one message that nobody waits to hear acknowledged (a will, a `$SYS` update).
@@ -97,6 +97,12 @@ struct unsubscribe_request {
   std::vector<std::pair<std::string, std::string>> filters;  // (plain filter, group)
 };
 
+/// Session → shard (request): the session ends; the reply comes once everything the shard routed to it
+/// before has been sent.
+struct end_of_session {
+  unsubscribe_request unsubscribe;
+};
+
 /// Session → shard: the session's connection came or went; shared subscription groups pass over members
 /// that are offline (DESIGN §3).
 struct session_presence {
@@ -105,9 +111,11 @@ struct session_presence {
   bool persistent = false;
 };
 
-/// Shard → session: QoS 2 PUBLISHes that could not be stored; their packet ids are free again.
-struct publish_refused {
+/// Shard → publisher's session (durable modes): whether its QoS 2 PUBLISHes are stored. Until then a resend
+/// must not be answered with PUBREC; when they were not, their packet ids are free again.
+struct inbound_qos2_outcome {
   std::vector<uint16_t> packet_ids;
+  bool stored = false;
 };
 
 /// Storage → the actor that committed a batch: its outcome.
@@ -136,6 +144,10 @@ struct restore_retained {
 /// Node → directory → session (request): replies once everything sent before is handled, so a shutdown
 /// loses no session update.
 struct drain {};
+
+/// Node → directory → restored sessions: every session and retained message is in place; expiry and will
+/// timers may start (a will due at once then reaches every recovered subscriber).
+struct start_timers {};
 
 /// What a connection tells the session directory and the session at CONNECT.
 struct connect_request {
@@ -204,9 +216,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connection_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_end_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_expiry_tick)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::will_delay_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::publish_refused)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::inbound_qos2_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::commit_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_sessions)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_session)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_retained)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::drain)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::end_of_session)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::start_timers)

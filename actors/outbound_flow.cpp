@@ -22,13 +22,19 @@ const std::deque<inflight_entry>& outbound_flow::inflight() const {
 }
 
 const inflight_entry& outbound_flow::start(delivery item) {
-  // Ids are handed out in order and the window is below 65535, so the next id is never still in flight.
-  last_packet_id_ = static_cast<uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
+  // Ids are handed out in order and the window is below 65535, so the next id is never still in flight;
+  // unless entries were restored, whose ids need not follow their stored order.
+  if (ids_restored_ && inflight_count() == 0)
+    ids_restored_ = false;
+  do {
+    last_packet_id_ = static_cast<uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
+  } while (ids_restored_ && find(last_packet_id_));
   return made(inflight_).emplace_back(inflight_entry{std::move(item), last_packet_id_, false});
 }
 
 void outbound_flow::restore_inflight(delivery item, uint16_t packet_id, bool released) {
   last_packet_id_ = packet_id;
+  ids_restored_ = true;
   if (released)
     item.msg.reset();
   made(inflight_).emplace_back(inflight_entry{std::move(item), packet_id, released});

@@ -74,6 +74,7 @@ class outbound_flow {
   size_t queue_limit_;
   size_t window_ = 65535;
   uint16_t last_packet_id_ = 0;
+  bool ids_restored_ = false;  // inflight holds restored entries: fresh ids must skip theirs
   // std::deque allocates on construction; most sessions are idle, so both are made on first use.
   std::unique_ptr<std::deque<inflight_entry>> inflight_;  // in send order, so packet ids ascend (cyclically)
   std::unique_ptr<std::deque<delivery>> queue_;

@@ -33,12 +33,9 @@ caf::behavior session_actor::make_behavior() {
       [this](const will_delay_tick& tick) { on_will_delay(tick); },
       [this](const commit_result& result) { on_commit(result); },
       [this](restore_session& state) { return restore(state); },
-      [this](const publish_refused& refused) {
-        for (auto id : refused.packet_ids)
-          inbound_qos2_.erase(
-              id);  // the client may use the id again (it got an error or lost the connection)
-      },
+      [this](const inbound_qos2_outcome& outcome) { on_inbound_qos2_outcome(outcome); },
       [](drain) { return true; },
+      [this](start_timers) { start_restored_timers(); },
   };
 }
 
@@ -85,13 +82,13 @@ void session_actor::take_connection(connect_request& request) {
   version_ = request.version;
   session_expiry_ = request.session_expiry;
   disconnected_at_.reset();
+  will_ = std::move(request.will);
   if (persists())
     save_session();
   else
     drop_stored_session();  // a session that no longer persists leaves nothing behind
   client_maximum_packet_size_ = request.maximum_packet_size;
   server_receive_maximum_ = request.server_receive_maximum;
-  will_ = std::move(request.will);
   outbound_.set_window(std::min<size_t>(context_.limits.max_inflight, request.receive_maximum));
 
   request.connack.session_present = had_session;  // MQTT-3.2.2-2, -3
@@ -159,17 +156,37 @@ void session_actor::end_session() {
   ended_ = true;
   if (will_pending_)
     publish_will();  // the session ends before the will delay (MQTT-3.1.3-9)
-  clear_subscriptions();
+  auto unsubscribes = take_subscriptions();
   drop_stored_session();
   outbound_.clear();
   inbound_qos2_.clear();
   commit_writes();
-  // The directory refuses when it has handed this actor a new connection meanwhile: that attach is then
-  // already in the mailbox and starts a new session here (session present 0).
-  request(directory_, caf::infinite, session_end_request{client_id_, attach_count_}).then([this](bool ok) {
-    if (ok)
-      quit();
-  });
+  // The actor stays until every shard has sent what it routed here before the unsubscribe (deliveries wait
+  // there for their commit): each arrives while `ended_` and has its stored entry removed, instead of
+  // leaving it behind in a dead actor's mailbox.
+  auto missing = std::make_shared<size_t>(1);
+  auto shards_done = [this, missing] {
+    if (--*missing != 0 || !ended_)
+      return;
+    // The directory refuses when it has handed this actor a new connection meanwhile: that attach is then
+    // already in the mailbox and starts a new session here (session present 0).
+    request(directory_, caf::infinite, session_end_request{client_id_, attach_count_}).then([this](bool ok) {
+      if (ok)
+        quit();
+    });
+  };
+  const auto& shards = *context_.shards;
+  auto self = caf::actor_cast<caf::actor>(this);
+  for (size_t i = 0; i < unsubscribes.size(); ++i) {
+    if (unsubscribes[i].filters.empty() && !durable())
+      continue;
+    unsubscribes[i].session = self;
+    ++*missing;
+    request(shards[i], caf::infinite, end_of_session{std::move(unsubscribes[i])}).then([shards_done](bool) {
+      shards_done();
+    });
+  }
+  shards_done();
 }
 
 void session_actor::publish_will() {
@@ -190,6 +207,11 @@ void session_actor::publish_will() {
 void session_actor::clear_subscriptions() {
   if (subscriptions_.empty())
     return;
+  auto requests = take_subscriptions();
+  send_unsubscribes(requests);
+}
+
+std::vector<unsubscribe_request> session_actor::take_subscriptions() {
   const auto& shards = *context_.shards;
   std::vector<unsubscribe_request> requests(shards.size());
   for (const auto& subscribed : subscriptions_) {
@@ -197,8 +219,8 @@ void session_actor::clear_subscriptions() {
     shards.for_each_shard_of_filter(
         entry.filter, [&](size_t i) { requests[i].filters.emplace_back(entry.filter, entry.group); });
   }
-  send_unsubscribes(requests);
   subscriptions_.clear();
+  return requests;
 }
 
 void session_actor::send_unsubscribes(std::vector<unsubscribe_request>& requests) {

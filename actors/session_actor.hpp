@@ -53,6 +53,8 @@ class session_actor : public caf::event_based_actor {
   void end_session();
   void publish_will();
   void clear_subscriptions();
+  /// Empties the subscriptions and returns the unsubscribe request for each shard.
+  std::vector<unsubscribe_request> take_subscriptions();
   void send_unsubscribes(std::vector<unsubscribe_request>& requests);
   void announce_presence(bool online, bool to_every_shard = false);
   void disconnect(net::mqtt::reason_code code, std::string reason);
@@ -82,6 +84,7 @@ class session_actor : public caf::event_based_actor {
   void on_qos2_publish(net::mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards);
   void on_ack(const net::mqtt::ack_packet& ack);
   void on_pubrel(uint16_t packet_id);
+  void on_inbound_qos2_outcome(const inbound_qos2_outcome& outcome);
   void on_subscribe(subscribe_command& command);
   void on_unsubscribe(const net::mqtt::unsubscribe_packet& unsubscribe);
   void send_to_shards(std::vector<publish_batch>& batches);
@@ -120,7 +123,12 @@ class session_actor : public caf::event_based_actor {
   bool will_pending_ = false;  // the connection is gone and the will waits for its delay
   std::map<std::string, subscription_request_entry, std::less<>> subscriptions_;  // by filter as subscribed
   outbound_flow outbound_;
-  std::unordered_set<uint16_t> inbound_qos2_;  // PUBREC sent, PUBREL not yet received (MQTT-4.3.3-9)
+  /// QoS 2 PUBLISHes received and not yet released (MQTT-4.3.3-9).
+  struct inbound_qos2 {
+    bool stored = true;        // durable modes: false until the shard has stored the message
+    bool pubrec_owed = false;  // a resend came before that: answer it once stored
+  };
+  std::unordered_map<uint16_t, inbound_qos2> inbound_qos2_;
 
   // Storage.
   bool stored_ = false;                     // a record of this session may be in storage

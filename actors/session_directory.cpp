@@ -15,6 +15,10 @@ caf::behavior session_directory::make_behavior() {
       [this](const session_end_request& request) { return may_end(request); },
       [this](restore_sessions& restore) { return this->restore(restore); },
       [this](drain) { return drain_sessions(); },
+      [this](start_timers) {
+        for (const auto& [client_id, e] : sessions_)
+          send(e.session, start_timers{});
+      },
   };
 }
 

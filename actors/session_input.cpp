@@ -47,13 +47,18 @@ void session_actor::send_to_shards(std::vector<publish_batch>& batches) {
 
 void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards) {
   auto id = publish.packet_id;
-  if (!inbound_qos2_.contains(id)) {
+  auto known = inbound_qos2_.find(id);
+  if (known != inbound_qos2_.end() && !known->second.stored) {
+    known->second.pubrec_owed = true;  // a PUBREC now would promise what a crash could still undo
+    return;
+  }
+  if (known == inbound_qos2_.end()) {
     if (inbound_qos2_.size() >= server_receive_maximum_) {
       disconnect(mqtt::reason_code::receive_maximum_exceeded, "more QoS 2 PUBLISHes than Receive Maximum");
       return;  // MQTT-3.3.4-9
     }
     // Forwarded once; a resend with DUP before PUBREL only gets another PUBREC (MQTT-4.3.3-10).
-    inbound_qos2_.insert(id);
+    inbound_qos2_.emplace(id, inbound_qos2{!durable(), false});
     const auto& shards = *context_.shards;
     to_shards.resize(shards.size());
     auto shard = shards.shard_of_topic(publish.topic);
@@ -104,6 +109,29 @@ void session_actor::on_ack(const mqtt::ack_packet& ack) {
     default:
       break;
   }
+}
+
+void session_actor::on_inbound_qos2_outcome(const inbound_qos2_outcome& outcome) {
+  for (auto id : outcome.packet_ids) {
+    auto it = inbound_qos2_.find(id);
+    if (it == inbound_qos2_.end() || it->second.stored)
+      continue;
+    bool owed = it->second.pubrec_owed && sink_;
+    if (outcome.stored) {
+      it->second = inbound_qos2{true, false};
+    } else {
+      inbound_qos2_.erase(it);  // the client may use the id again: it was told, or will resend
+      owed = owed && v5();
+    }
+    if (owed)
+      writer_.append(
+          mqtt::ack_packet{mqtt::packet_type::pubrec,
+                           id,
+                           outcome.stored ? mqtt::reason_code::success : mqtt::reason_code::quota_exceeded,
+                           {}},
+          version_);
+  }
+  flush();
 }
 
 void session_actor::on_pubrel(uint16_t packet_id) {
@@ -176,7 +204,11 @@ void session_actor::on_subscribe(subscribe_command& command) {
     // The SUBACK promises the subscriptions survive a restart, so it also waits for the session record.
     save_session();
     ++state->replies_missing;
-    after_commit([state, finish](bool) {
+    after_commit([state, finish](bool stored) {
+      if (!stored)  // the subscriptions hold until a restart, which would forget them: not a success
+        for (auto& code : state->suback.codes)
+          if (!mqtt::is_error(code))
+            code = mqtt::reason_code::unspecified_error;
       if (--state->replies_missing == 0)
         finish();
     });

@@ -85,8 +85,8 @@ caf::result<bool> session_actor::restore(restore_session& restore) {
         break;
     }
   }
-  inbound_qos2_.insert(state.inbound_qos2.begin(), state.inbound_qos2.end());
-  start_restored_timers();
+  for (auto id : state.inbound_qos2)
+    inbound_qos2_.emplace(id, inbound_qos2{true, false});
   commit_writes();
 
   // The shards learn the subscriptions before the node accepts connections: a message published right
@@ -122,6 +122,8 @@ caf::result<bool> session_actor::restore(restore_session& restore) {
 }
 
 void session_actor::start_restored_timers() {
+  if (!restored_ || sink_ || ended_)
+    return;
   auto now = storage::wall_clock_now();
   auto self = caf::actor_cast<caf::actor>(this);
   if (session_expiry_ != never_expires && disconnected_at_) {
@@ -198,10 +200,10 @@ void session_actor::hold_output_until_committed() {
 }
 
 void session_actor::discard_held_output() {
-  if (output_held_until_ == 0)
-    return;
-  writer_.flush_to(nullptr);
-  output_held_until_ = 0;
+  // The bytes go, the hold stays: what the next connection is sent (a resent PUBLISH or PUBREL) depends on
+  // the same state being stored.
+  if (output_held_until_ != 0)
+    writer_.flush_to(nullptr);
 }
 
 void session_actor::commit_writes() {
@@ -231,8 +233,15 @@ void session_actor::on_commit(const commit_result& result) {
     for (auto& then : waiting)
       then(result.outcome.ok());
   }
-  if (result.token == output_held_until_)
+  if (result.token == output_held_until_) {
     output_held_until_ = 0;
+    if (!result.outcome) {
+      // The held packets promise state that is not stored: the client must not see them. It reconnects
+      // and resumes from what is.
+      writer_.flush_to(nullptr);
+      disconnect(mqtt::reason_code::unspecified_error, "session state could not be stored");
+    }
+  }
   flush();
 }
 

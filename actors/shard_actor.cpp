@@ -19,6 +19,7 @@ caf::behavior shard_actor::make_behavior() {
       [this](publish_batch& batch) { route(batch); },
       [this](const subscribe_request& request) { return subscribe(request); },
       [this](const unsubscribe_request& request) { unsubscribe(request); },
+      [this](const end_of_session& end) { return end_session(end); },
       [this](const session_presence& presence) {
         if (auto it = subscribers_.find(presence.session.id()); it != subscribers_.end()) {
           it->second.online = presence.online;
@@ -147,6 +148,8 @@ void shard_actor::release_committed() {
                    front.outcome.failure().message);
     }
     acknowledge(front.acks, front.outcome);
+    if (front.barrier)
+      front.barrier->deliver(true);
     pending_.pop_front();
   }
 }
@@ -154,14 +157,12 @@ void shard_actor::release_committed() {
 void shard_actor::acknowledge(const publish_batch& batch, const storage::status& outcome) {
   if (batch.acks.empty())
     return;
-  if (!outcome) {
-    publish_refused refused;
-    for (const auto& ack : batch.acks)
-      if (ack.exactly_once)
-        refused.packet_ids.push_back(ack.packet_id);
-    if (!refused.packet_ids.empty() && batch.publisher_session)
-      send(batch.publisher_session, std::move(refused));
-  }
+  inbound_qos2_outcome qos2{{}, outcome.ok()};
+  for (const auto& ack : batch.acks)
+    if (ack.exactly_once)
+      qos2.packet_ids.push_back(ack.packet_id);
+  if (!qos2.packet_ids.empty() && batch.publisher_session)
+    send(batch.publisher_session, std::move(qos2));
   if (!batch.publisher)
     return;
   if (!outcome && batch.publisher_version != mqtt::protocol_version::v5) {
@@ -310,6 +311,16 @@ void shard_actor::unsubscribe(const unsubscribe_request& request) {
   if (it->second.subscriptions == 0)
     subscribers_.erase(it);
   stats_->subscriptions.fetch_sub(removed, std::memory_order_relaxed);
+}
+
+caf::result<bool> shard_actor::end_session(const end_of_session& end) {
+  unsubscribe(end.unsubscribe);
+  if (pending_.empty())
+    return true;
+  auto& marker = pending_.emplace_back();
+  marker.committed = true;
+  marker.barrier = make_response_promise<bool>();
+  return *marker.barrier;
 }
 
 }  // namespace mqhub::actors

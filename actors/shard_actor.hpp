@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -52,6 +53,7 @@ class shard_actor : public caf::event_based_actor {
     std::vector<std::pair<caf::actor, delivery_batch>>
         batches;         // addressed: a subscriber may leave meanwhile
     publish_batch acks;  // messages, acks and the publisher; what is left of the batch once routed
+    std::optional<caf::typed_response_promise<bool>> barrier;  // an ended session waiting for the above
   };
 
   void route(publish_batch& batch);
@@ -66,6 +68,7 @@ class shard_actor : public caf::event_based_actor {
   void encode_once(const message_ptr& msg);
   subscribe_reply subscribe(const subscribe_request& request);
   void unsubscribe(const unsubscribe_request& request);
+  caf::result<bool> end_session(const end_of_session& end);
 
   std::shared_ptr<broker_stats> stats_;
   std::shared_ptr<durable_store> store_;

@@ -39,7 +39,9 @@ void mqtt_listener::accept_next() {
       boost::system::error_code ignored;
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
       auto remote = socket.remote_endpoint(ignored);
-      peer_identity peer{remote.address().to_string() + ":" + std::to_string(remote.port())};
+      peer_identity peer;
+      peer.address = remote.address().to_string() + ":" + std::to_string(remote.port());
+      peer.network = "mqtt";
       // Constructed on the accepting thread, started on its own.
       auto connection = std::make_shared<tcp_connection>(std::move(socket), self->services_, std::move(peer));
       asio::post(connection->executor_context(), [connection] { connection->start(); });

@@ -166,7 +166,8 @@ class recovery {
       cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
       return;
     }
-    if (expired(*message->second)) {
+    // A message sent before the stop finishes its flow: the client may hold its packet id (QoS 2).
+    if (expired(*message->second) && entry.state == delivery_state::queued) {
       ++state_.report.expired_messages;
       cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
       return;

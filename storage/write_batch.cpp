@@ -21,7 +21,8 @@ void write_batch::add(column cf, op_kind kind, std::string key, std::string valu
 }
 
 void write_batch::put_session(const session_record& record) {
-  adds_data_ = true;
+  // Not counted as growth: one record per client, and refusing it would also refuse the acks and dequeues
+  // that share its batch, which are what frees space.
   add(column::sessions, op_kind::put, session_key(record.client_id), encode(record));
 }
 

@@ -602,3 +602,34 @@ def test_a_corrupt_database_stops_the_start_and_is_left_in_place(start_broker, c
     assert not missing, f"expected every file of the data directory kept, missing {missing} (corrupted {victims})"
     changed = [p for p in victims if not os.path.basename(p).startswith("LOG") and after[p] != GARBAGE]
     assert not changed, f"expected the corrupt files left as they were (not repaired or replaced), changed {changed}"
+
+
+# --------------------------------------------------------------------------------------------------- wills
+
+
+def test_a_will_given_on_reconnect_survives_kill_9_and_replaces_the_retained_state(start_broker, clients, raws):
+    # MQTT-3.1.2-8: a connection that ends without DISCONNECT publishes its will; the node dying counts. The
+    # will comes with the reconnect (no SUBSCRIBE follows that would store the session again), and the usual
+    # pattern retains "online" first: after the restart new subscribers must see the will, not "online".
+    broker = start_broker(["--durability", "sync"])
+    topic = f"status/{unique_id()}"
+    watcher_id = park(clients, broker, topic)
+    device_id = unique_id("device")
+    first, _ = raw_session(raws, broker, device_id, clean=True)
+    first.disconnect()
+    device = raws(broker)
+    present, code, _ = device.connect(device_id, clean=False, properties=RAW_SESSION,
+                                      will=dict(topic=topic, payload=b"offline", qos=1, retain=True))
+    assert (present, code) == (1, 0), "expected the device's session back"
+    device.publish(topic, b"online", qos=1, retain=True, packet_id=1)
+    device.expect(raw_mqtt.PUBACK)
+    broker.kill()
+    broker.start()
+
+    watcher = resume(clients, broker, watcher_id)
+    got = [m.payload for m in watcher.receive_n(2, what="the queued 'online' and then the will")]
+    assert got == [b"online", b"offline"], f"expected the queued 'online' then the will 'offline', got {got}"
+    late = clients(broker)
+    late.subscribe(topic, qos=1)
+    retained = late.receive(what=f"the retained message of {topic}")
+    assert retained.payload == b"offline", f"expected the will to be the retained state, got {retained.payload!r}"

@@ -82,6 +82,15 @@ void node_storage::restore(caf::actor_system& system, const net::node_services& 
             [](const caf::error& e) { spdlog::error("storage: restoring failed: {}", caf::to_string(e)); });
   };
 
+  // Retained messages first: a will published during the restore must replace them, not the reverse.
+  const auto& shards = *services.shards;
+  std::vector<actors::restore_retained> per_shard(shards.size());
+  for (const auto& stored : state.retained)
+    per_shard[shards.shard_of_topic(stored.topic)].messages.push_back(actors::from_stored(stored, now));
+  for (size_t i = 0; i < per_shard.size(); ++i)
+    if (!per_shard[i].messages.empty())
+      wait(shards[i], std::move(per_shard[i]));
+
   // One routed message per stored one, however many queues hold it.
   std::unordered_map<const storage::stored_message*, actors::message_ptr> messages;
   std::vector<actors::restore_sessions> per_directory(services.directories.size());
@@ -106,13 +115,8 @@ void node_storage::restore(caf::actor_system& system, const net::node_services& 
     if (!per_directory[i].sessions.empty())
       wait(services.directories[i], std::move(per_directory[i]));
 
-  const auto& shards = *services.shards;
-  std::vector<actors::restore_retained> per_shard(shards.size());
-  for (const auto& stored : state.retained)
-    per_shard[shards.shard_of_topic(stored.topic)].messages.push_back(actors::from_stored(stored, now));
-  for (size_t i = 0; i < per_shard.size(); ++i)
-    if (!per_shard[i].messages.empty())
-      wait(shards[i], std::move(per_shard[i]));
+  for (const auto& directory : services.directories)
+    caf::anon_send(directory, actors::start_timers{});
 
   // Their sessions ended while the node was down, so their wills are due (MQTT-3.1.2-8).
   for (auto& expired : state.report.expired_sessions) {

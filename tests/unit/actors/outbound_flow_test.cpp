@@ -112,6 +112,18 @@ TEST(outbound_flow, restored_inflight_entries_keep_their_ids_and_fresh_ids_follo
   EXPECT_EQ(flow.complete(41, false)->msg->payload, "a");
 }
 
+TEST(outbound_flow, fresh_ids_skip_restored_ids_still_in_flight) {
+  // Restored in stored order, which need not be send order: 7 was sent after 8.
+  outbound_flow flow(5);
+  flow.restore_inflight(make_delivery(1, "a"), 8, false);
+  flow.restore_inflight(make_delivery(1, "b"), 7, false);
+  EXPECT_EQ(flow.start(make_delivery(1)).packet_id, 9);  // not 8, which "a" still holds
+  flow.complete(8, false);
+  flow.complete(7, false);
+  flow.complete(9, false);
+  EXPECT_EQ(flow.start(make_delivery(1)).packet_id, 10);
+}
+
 TEST(outbound_flow, for_each_visits_inflight_then_queued) {
   outbound_flow flow(5);
   flow.set_window(1);

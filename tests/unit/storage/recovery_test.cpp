@@ -236,6 +236,27 @@ TEST(recovery, expired_messages_and_retained_messages_are_dropped) {
   EXPECT_FALSE(db->get_retained("r/stale")->has_value());
 }
 
+// MQTT-4.3.3: a QoS 2 flow that began must finish, or the client keeps the packet id for ever and takes the
+// next message under it for a resend: only messages not sent yet may expire.
+TEST(recovery, expired_messages_already_sent_finish_their_flow) {
+  temp_dir dir;
+  auto db = open_db(dir.db());
+  write_batch b;
+  b.put_session(session("a"));
+  b.put_message(1, message("sent", now - 1));
+  b.put_message(2, message("released", now - 1));
+  b.enqueue("a", 1, entry(1, delivery_state::inflight, 7));
+  b.enqueue("a", 2, entry(2, delivery_state::pubrec, 8));
+  ASSERT_TRUE(db->write(b, true));
+
+  auto state = recover_ok(*db);
+  ASSERT_EQ(state.sessions.size(), 1u);
+  ASSERT_EQ(state.sessions[0].queue.size(), 2u);
+  EXPECT_EQ(state.sessions[0].queue[0].entry.packet_id, 7);
+  EXPECT_EQ(state.sessions[0].queue[1].entry.packet_id, 8);
+  EXPECT_EQ(state.report.expired_messages, 0u);
+}
+
 // Issue: "A corrupt or unreadable database stops the start with a clear message; it is never wiped."
 TEST(recovery, damaged_value_stops_recovery_and_is_left_in_place) {
   temp_dir dir;
