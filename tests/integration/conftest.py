@@ -2,6 +2,13 @@
 
 MQHUB_BIN points at the node binary (ctest sets it). MQHUB_TEST_BROKER=mosquitto runs the same tests against
 Debian's mosquitto instead, which is how a test is checked to be able to fail for the right reason.
+
+Networks (README, DESIGN §8): every broker listens on plain MQTT (`broker.port`); a test asks for more with
+`start_broker(args, networks=("mqtts", "ws", "wss"))`, which picks a free port for each (`broker.ports[name]`) and
+waits for every `listening NAME HOST:PORT` line. The TLS listeners use the hub CA in DATA_DIR/tls
+(`broker.ca_path`). Under mosquitto the TLS listener gets a CA and server certificate made here with the openssl
+CLI in the same place; WebSocket networks are skipped there, because Debian's mosquitto 2.0.11 is built without
+libwebsockets (a `protocol websockets` listener fails with "Unable to start any listening sockets").
 """
 
 import os
@@ -14,6 +21,8 @@ import threading
 import time
 
 import pytest
+
+import tls_helpers
 
 HOST = "127.0.0.1"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,50 +45,91 @@ def wait_for_port(port, timeout=10.0):
     raise TimeoutError(f"nothing listens on {HOST}:{port}")
 
 
-class Broker:
-    """A running broker process; `args` are extra command-line flags of mqhub (see README)."""
+NETWORKS = ("mqtt", "mqtts", "ws", "wss")
+TLS_NETWORKS = ("mqtts", "wss")
+WS_NETWORKS = ("ws", "wss")
+MOSQUITTO_HAS_NO_WEBSOCKETS = ("Debian's mosquitto 2.0.11 is built without libwebsockets: a `protocol websockets` "
+                               "listener does not start")
 
-    def __init__(self, args=(), data_dir=None):
+
+class Broker:
+    """A running broker process; `args` are extra command-line flags of mqhub (see README). `networks` names the
+    listeners besides plain MQTT (always on): any of "mqtts", "ws", "wss"."""
+
+    def __init__(self, args=(), data_dir=None, networks=()):
         self.args = list(args)
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="mqhub-test-")
-        self.port = free_port()
+        unknown = set(networks) - set(NETWORKS)
+        assert not unknown, f"unknown networks {unknown}; known: {NETWORKS}"
+        self.networks = ("mqtt",) + tuple(n for n in NETWORKS[1:] if n in networks)
+        self.ports = {name: free_port() for name in self.networks}
+        self.port = self.ports["mqtt"]
         self.proc = None
         self.output = []
-        self.kind = os.environ.get("MQHUB_TEST_BROKER", "mqhub")
+        self.kind = Broker.kind_from_env()
 
     @property
     def host(self):
         return HOST
 
+    @property
+    def tls_dir(self):
+        return os.path.join(self.data_dir, "tls")
+
+    @property
+    def ca_path(self):
+        """The hub CA that TLS clients trust (created by the node on first start; by the fixture for mosquitto)."""
+        return os.path.join(self.tls_dir, "ca.pem")
+
+    def _mosquitto_config(self):
+        lines = [f"listener {self.port} {HOST}"]
+        if "mqtts" in self.ports:
+            tls_helpers.make_hub_material(self.tls_dir)
+            lines += [f"listener {self.ports['mqtts']} {HOST}",
+                      f"cafile {self.ca_path}",
+                      f"certfile {os.path.join(self.tls_dir, 'server.pem')}",
+                      f"keyfile {os.path.join(self.tls_dir, 'server.key')}",
+                      "require_certificate false"]
+            if os.geteuid() == 0:
+                # mosquitto started as root drops to the user mosquitto, who cannot read the key in our 0700
+                # data directory.
+                lines.append("user root")
+        lines += ["allow_anonymous true", "persistence false", "max_queued_messages 1000000"]
+        return "\n".join(lines) + "\n"
+
     def start(self):
         if self.kind == "mosquitto":
             conf = os.path.join(self.data_dir, "mosquitto.conf")
             with open(conf, "w") as f:
-                f.write(f"listener {self.port} {HOST}\nallow_anonymous true\npersistence false\n"
-                        "max_queued_messages 1000000\n")
+                f.write(self._mosquitto_config())
             cmd = ["mosquitto", "-c", conf]
         else:
             binary = os.environ.get("MQHUB_BIN", os.path.join(REPO, "build", "tools", "mqhub", "mqhub"))
             cmd = [binary, "--data-dir", self.data_dir, "--bind", HOST, "--mqtt-port", str(self.port),
-                   "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0",
+                   "--mqtts-port", str(self.ports.get("mqtts", 0)), "--ws-port", str(self.ports.get("ws", 0)),
+                   "--wss-port", str(self.ports.get("wss", 0)), "--http-port", "0",
                    "--cluster-port", "0", "--log-level", "warn"] + self.args
         self.output = []
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ready = threading.Event()
-        expected = f"listening mqtt {HOST}:{self.port}"
+        expected = {f"listening {name} {HOST}:{port}" for name, port in self.ports.items()}
+        seen = set()
 
         def pump():
             for line in self.proc.stdout:
                 self.output.append(line)
-                if expected in line:
+                seen.update(e for e in expected if e in line)
+                if seen == expected:
                     ready.set()
 
         threading.Thread(target=pump, daemon=True).start()
         if self.kind == "mosquitto":
-            wait_for_port(self.port)
+            for port in self.ports.values():
+                wait_for_port(port)
         elif not ready.wait(10):
             self.proc.kill()
-            raise RuntimeError("mqhub did not become ready:\n" + "".join(self.output))
+            raise RuntimeError(f"mqhub did not become ready (missing {sorted(expected - seen)}):\n"
+                               + "".join(self.output))
         return self
 
     def alive(self):
@@ -109,15 +159,21 @@ class Broker:
     def log(self):
         return "".join(self.output)
 
+    @staticmethod
+    def kind_from_env():
+        return os.environ.get("MQHUB_TEST_BROKER", "mqhub")
+
 
 @pytest.fixture
 def start_broker():
-    """Factory: start_broker(args=[...]) returns a started Broker; all are stopped (SIGTERM) after the test,
-    which fails if any of them crashed before or did not shut down cleanly (exit code 0)."""
+    """Factory: start_broker(args=[...], networks=(...)) returns a started Broker; all are stopped (SIGTERM) after
+    the test, which fails if any of them crashed before or did not shut down cleanly (exit code 0)."""
     brokers = []
 
-    def start(args=(), data_dir=None):
-        b = Broker(args, data_dir).start()
+    def start(args=(), data_dir=None, networks=()):
+        if Broker.kind_from_env() == "mosquitto" and set(networks) & set(WS_NETWORKS):
+            pytest.skip(MOSQUITTO_HAS_NO_WEBSOCKETS)
+        b = Broker(args, data_dir, networks).start()
         brokers.append(b)
         return b
 

@@ -66,18 +66,29 @@ def props(packet_type, **values):
 
 
 class Client:
-    """A paho client running its network loop in a thread. Messages land in `self.messages` (a Queue)."""
+    """A paho client running its network loop in a thread. Messages land in `self.messages` (a Queue).
+
+    `network` is one of the broker's networks (conftest.NETWORKS): "mqtt" (default), "mqtts" and "wss" trust
+    `ca` (default: the broker's hub CA) and present certfile/keyfile if given; "ws" and "wss" speak MQTT over
+    WebSocket on the path /mqtt."""
 
     def __init__(self, broker, client_id=None, protocol=V5, clean=True, keepalive=60, properties=None,
-                 will=None, connect=True, expect_rc=0):
+                 will=None, connect=True, expect_rc=0, network="mqtt", ca=None, certfile=None, keyfile=None):
         self.broker = broker
         self.protocol = protocol
+        self.network = network
         self.client_id = unique_id() if client_id is None else client_id
+        transport = "websockets" if network in ("ws", "wss") else "tcp"
         if protocol == V5:
-            self.paho = mqtt.Client(client_id=self.client_id, protocol=V5, reconnect_on_failure=False)
+            self.paho = mqtt.Client(client_id=self.client_id, protocol=V5, reconnect_on_failure=False,
+                                    transport=transport)
         else:
             self.paho = mqtt.Client(client_id=self.client_id, clean_session=clean, protocol=protocol,
-                                    reconnect_on_failure=False)
+                                    reconnect_on_failure=False, transport=transport)
+        if transport == "websockets":
+            self.paho.ws_set_options(path="/mqtt")
+        if network in ("mqtts", "wss"):
+            self.paho.tls_set(ca_certs=ca or broker.ca_path, certfile=certfile, keyfile=keyfile)
         self.clean = clean
         self.keepalive = keepalive
         self.connect_properties = properties
@@ -134,7 +145,7 @@ class Client:
         kwargs = {}
         if self.protocol == V5:
             kwargs = dict(clean_start=self.clean, properties=self.connect_properties)
-        self.paho.connect(self.broker.host, self.broker.port, keepalive=self.keepalive, **kwargs)
+        self.paho.connect(self.broker.host, self.broker.ports[self.network], keepalive=self.keepalive, **kwargs)
         self.paho.loop_start()
         assert self.connected.wait(TIMEOUT), f"expected a CONNACK for {self.client_id} within {TIMEOUT}s"
         if expect_rc is not None:
@@ -351,9 +362,9 @@ class MosquittoSub:
     waits for that line, so the subscription exists before anything is published. Payload lines (everything that
     is not a debug line) are collected in order."""
 
-    def __init__(self, broker, topic, version="mqttv311", qos=0, count=None, wait=10, extra=()):
+    def __init__(self, broker, topic, version="mqttv311", qos=0, count=None, wait=10, extra=(), port=None):
         # stdbuf: line-buffered stdout, so each debug line reaches us when it is printed, not at exit.
-        self.cmd = ["stdbuf", "-oL", "mosquitto_sub", "-d", "-h", broker.host, "-p", str(broker.port),
+        self.cmd = ["stdbuf", "-oL", "mosquitto_sub", "-d", "-h", broker.host, "-p", str(port or broker.port),
                     "-V", version, "-t", topic, "-q", str(qos), "-W", str(wait), "-i", unique_id("sub"), *extra]
         if count is not None:
             self.cmd += ["-C", str(count)]
@@ -427,10 +438,12 @@ def subs():
         s.stop()
 
 
-def mosquitto_pub(broker, topic, message=None, version="mqttv311", qos=0, retain=False, lines=None, extra=()):
+def mosquitto_pub(broker, topic, message=None, version="mqttv311", qos=0, retain=False, lines=None, extra=(),
+                  port=None, check=True):
     """Run mosquitto_pub to completion: -m message, or -l with `lines` (a list of strings) on stdin, or neither
-    (then `extra` says what to send, e.g. ["-n"])."""
-    cmd = ["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-V", version, "-t", topic,
+    (then `extra` says what to send, e.g. ["-n"]). `port` defaults to the plain MQTT port; with check=False the
+    result is returned whatever the exit code."""
+    cmd = ["mosquitto_pub", "-h", broker.host, "-p", str(port or broker.port), "-V", version, "-t", topic,
            "-q", str(qos), "-i", unique_id("pub"), *extra]
     if retain:
         cmd.append("-r")
@@ -441,7 +454,7 @@ def mosquitto_pub(broker, topic, message=None, version="mqttv311", qos=0, retain
     elif message is not None:
         cmd += ["-m", message]
     result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0, \
+    assert not check or result.returncode == 0, \
         f"expected mosquitto_pub {' '.join(cmd)} to exit 0, got {result.returncode}: {result.stderr}"
     return result
 
