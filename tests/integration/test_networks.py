@@ -1,5 +1,5 @@
 """One hub, every network (issue 4; DESIGN §6 "Networks", §8 ports): a message published on any of mqtt, mqtts,
-mqtts with a client certificate, ws and wss reaches subscribers on every one of them.
+mqtts with a client certificate ("mqtts-cert"), ws and wss reaches subscribers on every one of them.
 
 One broker with all four listeners; one paho subscriber per network on a shared filter, then one publisher per
 network. Every (publisher network, subscriber network) pair is checked, and a failure names the pairs that did
@@ -13,7 +13,7 @@ from mqtt_helpers import V311, V5, MosquittoSub, mosquitto_pub, unique_id
 from mqtt_helpers import clients  # noqa: F401,F811 (pytest fixtures)
 from tls_helpers import issue_cert
 
-NETWORKS = ["mqtt", "mqtts", "mqtts+cert", "ws", "wss"]
+NETWORKS = ["mqtt", "mqtts", "mqtts-cert", "ws", "wss"]
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def all_networks(start_broker):
 
 
 def make_client(clients, broker, network, cert, protocol):
-    if network == "mqtts+cert":
+    if network == "mqtts-cert":
         return clients(broker, protocol=protocol, network="mqtts", certfile=cert[0], keyfile=cert[1])
     return clients(broker, protocol=protocol, network=network)
 
