@@ -215,7 +215,14 @@ def test_frame_larger_than_the_maximum_packet_size_closes_with_1009(start_broker
     broker = start_broker(["--max-packet-size", "1024"], networks=("ws",))
     client = ws(broker)
     assert_serves_mqtt(client, "before the oversized frame")
-    client.send(raw_mqtt.publish("ws/big", b"x" * 65536, version=5))
+    topic = f"ws/big/{unique_id('t')}"
+    client.send(raw_mqtt.subscribe(1, [(topic, 0)]))
+    client.expect(raw_mqtt.SUBACK)
+    # The boundary: a 1000-byte PUBLISH (under the 1024-byte maximum) in one frame is an ordinary message.
+    client.send(raw_mqtt.publish(topic, b"y" * 980, version=5))
+    flags, body = client.expect(raw_mqtt.PUBLISH)
+    assert raw_mqtt.parse_publish(flags, body).payload == b"y" * 980, "expected the 980-byte message back"
+    client.send(raw_mqtt.publish(topic, b"x" * 65536, version=5))
     close = client.wait_close_frame(5.0)
     # Issue 4 contract / RFC 6455 7.4.1: a frame larger than the maximum packet size (plus a header) is refused
     # with Close 1009 "message too big".
@@ -223,6 +230,26 @@ def test_frame_larger_than_the_maximum_packet_size_closes_with_1009(start_broker
                               f"frames seen: {client.frames}"
     assert close[0] == 1009, f"expected Close code 1009, got {close}"
     assert client.tcp_closed_within(5.0), "expected the TCP connection to end after Close 1009"
+    assert_still_serves(broker)
+
+
+def test_packet_above_the_maximum_in_small_frames_is_refused_with_0x95(start_broker):
+    broker = start_broker(["--max-packet-size", "1024"], networks=("ws",))
+    client = ws(broker)
+    assert_serves_mqtt(client, "before the large packet")
+    packet = raw_mqtt.publish(f"ws/big/{unique_id('t')}", b"x" * 4096, qos=1, packet_id=1, version=5)
+    for i in range(0, len(packet), 512):  # every frame is under the limit, the packet is not
+        client.send_frame(BINARY, packet[i:i + 512])
+    # MQTT 5 3.2.2.3.6 / 4.13: the Maximum Packet Size applies to the MQTT packet whatever the WebSocket framing:
+    # DISCONNECT 0x95 Packet too large, as over TCP (test_mqtt5_features).
+    try:
+        pkt = client.read_packet(5.0)
+    except raw_mqtt.Closed:
+        pkt = None
+    assert pkt is not None and pkt[0] == raw_mqtt.DISCONNECT, \
+        f"expected DISCONNECT for a 4 KiB packet sent in 512-byte frames; got {pkt}, close frame {client.close_frame}"
+    assert raw_mqtt.parse_disconnect(pkt[2])[0] == raw_mqtt.RC_PACKET_TOO_LARGE, \
+        f"expected reason 0x95 Packet too large, got {raw_mqtt.parse_disconnect(pkt[2])}"
     assert_still_serves(broker)
 
 
