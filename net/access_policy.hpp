@@ -47,8 +47,9 @@ class access_policy {
                                         const peer_identity& peer) = 0;
 };
 
-/// Lets every client in (or, with anonymous access off, every client that gives a user name) and lets it
-/// publish and subscribe anywhere but `$SYS` publishing, which only the broker does.
+/// Lets every client in (or, with anonymous access off, every client that gives a user name) but those with
+/// a TLS client certificate the CA did not verify, and lets it publish and subscribe anywhere but `$SYS`
+/// publishing, which only the broker does.
 std::shared_ptr<access_policy> make_open_access_policy(bool allow_anonymous);
 
 }  // namespace mqhub::net

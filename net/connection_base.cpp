@@ -42,7 +42,12 @@ void connection_base::start() {
   // s.
   keep_alive_ = 10;
   arm_keepalive();
-  read_more();
+  transport_open([self = shared_from_this()](bool ok) {
+    if (!ok)
+      self->finish(false, std::nullopt);
+    else
+      self->read_more();
+  });
 }
 
 void connection_base::read_more() {

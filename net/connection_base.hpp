@@ -53,13 +53,21 @@ class connection_base : public actors::connection_sink, public std::enable_share
  protected:
   using read_handler = std::function<void(const boost::system::error_code&, size_t)>;
   using write_handler = std::function<void(const boost::system::error_code&, size_t)>;
+  using open_handler = std::function<void(bool ok)>;
 
+  /// Makes the transport ready for MQTT (a TLS handshake, a WebSocket upgrade); calls `done` on the
+  /// connection's thread. The CONNECT deadline already runs. Plain TCP is ready at once.
+  virtual void transport_open(open_handler done) { done(true); }
   /// Reads some bytes into `into`; calls `done` on the connection's thread.
   virtual void transport_read(boost::asio::mutable_buffer into, read_handler done) = 0;
   /// Writes all of `buffers`; calls `done` on the connection's thread.
   virtual void transport_write(const std::vector<boost::asio::const_buffer>& buffers, write_handler done) = 0;
   /// Closes the transport; pending operations complete with an error.
   virtual void transport_close() = 0;
+
+  /// For transports that learn who the peer is while opening (its TLS certificate).
+  peer_identity& peer() { return peer_; }
+  const node_services& services() const { return *services_; }
 
  private:
   enum class state { awaiting_connect, connecting, connected, closed };

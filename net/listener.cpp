@@ -1,36 +1,38 @@
-#include "net/mqtt_listener.hpp"
+#include "net/listener.hpp"
 
 #include <utility>
 
 #include <spdlog/spdlog.h>
 
-#include "net/tcp_connection.hpp"
-
 namespace mqhub::net {
 
 namespace asio = boost::asio;
 
-mqtt_listener::mqtt_listener(io_pool& pool, std::shared_ptr<node_services> services,
-                             const asio::ip::tcp::endpoint& at)
-    : pool_(pool), services_(std::move(services)), acceptor_(pool.at(0)), retry_timer_(pool.at(0)) {
+listener::listener(io_pool& pool, const asio::ip::tcp::endpoint& at, std::string network,
+                   connection_factory make_connection)
+    : pool_(pool),
+      network_(std::move(network)),
+      make_connection_(std::move(make_connection)),
+      acceptor_(pool.at(0)),
+      retry_timer_(pool.at(0)) {
   acceptor_.open(at.protocol());
   acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
   acceptor_.bind(at);
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-void mqtt_listener::start() {
+void listener::start() {
   accept_next();
 }
 
-void mqtt_listener::stop() {
+void listener::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
   });
 }
 
-void mqtt_listener::accept_next() {
+void listener::accept_next() {
   acceptor_.async_accept(pool_.next(), [self = shared_from_this()](const boost::system::error_code& ec,
                                                                    asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !self->acceptor_.is_open())
@@ -41,10 +43,10 @@ void mqtt_listener::accept_next() {
       auto remote = socket.remote_endpoint(ignored);
       peer_identity peer;
       peer.address = remote.address().to_string() + ":" + std::to_string(remote.port());
-      peer.network = "mqtt";
+      peer.network = self->network_;
       // Constructed on the accepting thread, started on its own.
-      auto connection = std::make_shared<tcp_connection>(std::move(socket), self->services_, std::move(peer));
-      asio::post(connection->executor_context(), [connection] { connection->start(); });
+      if (auto connection = self->make_connection_(std::move(socket), std::move(peer)))
+        asio::post(connection->executor_context(), [connection] { connection->start(); });
     } else {
       // E.g. out of file descriptors: try again shortly instead of spinning on the error.
       spdlog::warn("accept failed: {}", ec.message());

@@ -1,31 +1,40 @@
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "net/connection_base.hpp"
 #include "net/io_pool.hpp"
-#include "net/node_services.hpp"
 
 namespace mqhub::net {
 
-/// Accepts MQTT-over-TCP clients and spreads their connections over the io pool.
-class mqtt_listener : public std::enable_shared_from_this<mqtt_listener> {
+/// Accepts the clients of one network (mqtt, mqtts, ws, wss) and spreads their connections over the io pool;
+/// what a connection is depends on the network, through `make_connection`.
+class listener : public std::enable_shared_from_this<listener> {
  public:
+  /// Builds the connection of an accepted socket (on the socket's own thread), or null to turn it away.
+  using connection_factory = std::function<std::shared_ptr<connection_base>(
+      boost::asio::ip::tcp::socket socket, peer_identity peer)>;
+
   /// Binds and listens; throws boost::system::system_error when the address is taken.
-  mqtt_listener(io_pool& pool, std::shared_ptr<node_services> services,
-                const boost::asio::ip::tcp::endpoint& at);
+  listener(io_pool& pool, const boost::asio::ip::tcp::endpoint& at, std::string network,
+           connection_factory make_connection);
 
   void start();
   void stop();
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+  const std::string& network() const { return network_; }
 
  private:
   void accept_next();
 
   io_pool& pool_;
-  std::shared_ptr<node_services> services_;
+  std::string network_;
+  connection_factory make_connection_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
 };

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -26,6 +28,8 @@ struct connection_limits {
   /// Bytes queued for a client beyond which the connection stops reading from it until they drain: a
   /// client that publishes but does not read cannot grow the broker's memory.
   size_t write_buffer_limit = size_t{4} * 1024 * 1024;
+  /// A TLS handshake or WebSocket upgrade that takes longer is dropped.
+  std::chrono::seconds handshake_timeout{10};
 };
 
 /// What every connection of a node shares: the actors it talks to, the policy, the limits.
@@ -37,6 +41,8 @@ struct node_services {
   connection_limits limits;
   /// Durable modes: PUBACKs come from the shards once the messages are stored.
   bool durable = false;
+  /// WebSocket upgrades are accepted from these Origin values only; empty: from any.
+  std::vector<std::string> ws_origins;
 
   /// Live connections, for a graceful shutdown.
   std::mutex connections_mutex;

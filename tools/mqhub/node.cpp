@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
@@ -18,7 +20,11 @@
 #include "actors/sys_topics_actor.hpp"
 #include "net/connection_base.hpp"
 #include "net/io_pool.hpp"
-#include "net/mqtt_listener.hpp"
+#include "net/listener.hpp"
+#include "net/tls/hub_certificates.hpp"
+#include "net/tls_connection.hpp"
+#include "net/tls_context_source.hpp"
+#include "net/ws_connection.hpp"
 #include "tools/mqhub/node_storage.hpp"
 
 namespace mqhub::node {
@@ -51,6 +57,30 @@ void report_not_built(const char* what, uint16_t port) {
                  port);
 }
 
+/// The TLS context of the mqtts and wss listeners: from the configured files, or from the hub CA's, which
+/// are made on first start.
+std::shared_ptr<net::tls_context_source> load_tls(const node_options& options, std::string& error) {
+  net::tls::tls_settings settings{options.tls_cert, options.tls_key, options.tls_ca};
+  auto hub = net::tls::hub_tls_files(options.data_dir);
+  if (options.tls_cert.empty()) {
+    auto made = net::tls::ensure_hub_certificates(hub, options.tls_hosts);
+    if (!made.error.empty()) {
+      error = made.error;
+      return nullptr;
+    }
+    if (made.created_ca)
+      spdlog::info("created the hub CA {}", hub.ca_cert.string());
+    settings.certificate_chain = hub.server_cert;
+    settings.private_key = hub.server_key;
+  }
+  if (settings.client_ca.empty() && std::filesystem::exists(hub.ca_cert))
+    settings.client_ca = hub.ca_cert;
+  auto source = net::tls_context_source::load(settings, error);
+  if (source && settings.client_ca == hub.ca_cert)
+    std::printf("hub CA %s\n", hub.ca_cert.c_str());  // clients trust it to reach the node
+  return source;
+}
+
 }  // namespace
 
 int run_node(const node_options& options) {
@@ -79,6 +109,8 @@ int run_node(const node_options& options) {
   services->stats = stats;
   services->limits = options.limits;
   services->limits.write_buffer_limit = options.session.write_buffer_limit;
+  services->limits.handshake_timeout = std::chrono::seconds(options.tls_handshake_timeout);
+  services->ws_origins = options.ws_origins;
   services->access = net::make_open_access_policy(options.allow_anonymous);
   services->durable = store != nullptr;
   actors::session_context context{map, stats, options.session, store};
@@ -91,48 +123,124 @@ int run_node(const node_options& options) {
   if (options.sys_interval > 0)
     sys_topics =
         system.spawn<actors::sys_topics_actor>(map, stats, std::chrono::seconds(options.sys_interval));
-
-  net::io_pool pool(options.io_threads);
-  std::vector<std::shared_ptr<net::mqtt_listener>> listeners;
-  std::vector<std::string> ready_lines;
-  try {
-    auto address = asio::ip::make_address(options.bind);
-    if (options.mqtt_port != 0) {
-      auto listener = std::make_shared<net::mqtt_listener>(
-          pool, services, asio::ip::tcp::endpoint(address, options.mqtt_port));
-      listener->start();
-      auto at = listener->local_endpoint();
-      ready_lines.push_back("listening mqtt " + at.address().to_string() + ":" + std::to_string(at.port()));
-      listeners.push_back(std::move(listener));
-    }
-  } catch (const std::exception& e) {
-    spdlog::error("cannot listen on {}: {}", options.bind, e.what());
-    for (auto& actor : shards)
-      caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  // Sessions first (they drain into the shards), then shards; the writer stops once all are gone.
+  auto stop_actors = [&] {
+    if (storage)
+      storage->drain(system, *services);
     for (auto& actor : services->directories)
+      caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    for (auto& actor : shards)
       caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     if (sys_topics)
       caf::anon_send_exit(sys_topics, caf::exit_reason::user_shutdown);
+    system.await_all_actors_done();
+    if (storage)
+      storage->close();
+  };
+
+  std::shared_ptr<net::tls_context_source> tls;
+  if (options.mqtts_port != 0 || options.wss_port != 0) {
+    std::string error;
+    tls = load_tls(options, error);
+    if (!tls) {
+      spdlog::error("cannot set up TLS: {}", error);
+      stop_actors();
+      return 1;
+    }
+  }
+
+  net::io_pool pool(options.io_threads);
+  using tcp = asio::ip::tcp;
+  std::vector<std::pair<uint16_t, std::pair<std::string, net::listener::connection_factory>>> networks{
+      {options.mqtt_port,
+       {"mqtt",
+        [services](tcp::socket socket, net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
+          return std::make_shared<net::tcp_connection>(nullptr, std::move(socket), services, std::move(peer));
+        }}},
+      {options.mqtts_port,
+       {"mqtts",
+        [services, tls](tcp::socket socket,
+                        net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
+          return std::make_shared<net::tls_connection>(tls->current(), std::move(socket), services,
+                                                       std::move(peer));
+        }}},
+      {options.ws_port,
+       {"ws",
+        [services](tcp::socket socket, net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
+          return std::make_shared<net::ws_connection<tcp::socket>>(nullptr, std::move(socket), services,
+                                                                   std::move(peer));
+        }}},
+      {options.wss_port,
+       {"wss",
+        [services, tls](tcp::socket socket,
+                        net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
+          auto context = tls->current();
+          return std::make_shared<net::ws_connection<net::tls_stream>>(
+              context, net::tls_stream(std::move(socket), *context), services, std::move(peer));
+        }}},
+  };
+  std::vector<std::shared_ptr<net::listener>> listeners;
+  std::vector<std::string> ready_lines;
+  try {
+    auto address = asio::ip::make_address(options.bind);
+    for (auto& [port, network] : networks) {
+      if (port == 0)
+        continue;
+      auto listening = std::make_shared<net::listener>(pool, tcp::endpoint(address, port), network.first,
+                                                       std::move(network.second));
+      listening->start();
+      auto at = listening->local_endpoint();
+      ready_lines.push_back("listening " + network.first + " " + at.address().to_string() + ":" +
+                            std::to_string(at.port()));
+      listeners.push_back(std::move(listening));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("cannot listen on {}: {}", options.bind, e.what());
+    for (auto& listening : listeners)
+      listening->stop();
+    pool.run();
+    pool.stop();
+    stop_actors();
     return 1;
   }
-  report_not_built("mqtts", options.mqtts_port);
-  report_not_built("ws", options.ws_port);
-  report_not_built("wss", options.wss_port);
   report_not_built("http", options.http_port);
   report_not_built("cluster", options.cluster_port);
 
   asio::io_context signals_context(1);
+  auto reload_tls = [&](const char* why) {
+    if (!tls)
+      return;
+    if (auto error = tls->reload(); error.empty())
+      spdlog::info("{}: TLS certificates reloaded", why);
+    else
+      spdlog::error("{}: TLS certificates not reloaded, the old ones stay in use: {}", why, error);
+  };
+  // Certificates renewed on disk (e.g. by an ACME client) take effect without a signal too.
+  asio::steady_timer tls_watch(signals_context);
+  std::function<void()> watch_tls = [&] {
+    tls_watch.expires_after(std::chrono::seconds(2));
+    tls_watch.async_wait([&](const boost::system::error_code& ec) {
+      if (ec)
+        return;
+      if (tls->files_changed())
+        reload_tls("certificate files changed");
+      watch_tls();
+    });
+  };
+  if (tls)
+    watch_tls();
   asio::signal_set signals(signals_context, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signal) {
         if (ec)
           return;
         if (signal == SIGHUP) {
-          spdlog::info("SIGHUP: nothing to reload in this build");
+          reload_tls("SIGHUP");
           signals.async_wait(on_signal);
           return;
         }
         spdlog::info("shutting down");
+        tls_watch.cancel();
       };
   signals.async_wait(on_signal);
   // Ready only once the signals are ours: a script may send SIGTERM right after the readiness line.
@@ -143,21 +251,11 @@ int run_node(const node_options& options) {
 
   signals_context.run();
 
-  for (auto& listener : listeners)
-    listener->stop();
+  for (auto& listening : listeners)
+    listening->stop();
   close_connections(*services);
   pool.stop();
-  if (storage)
-    storage->drain(system, *services);
-  for (auto& actor : services->directories)
-    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
-  for (auto& actor : shards)
-    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
-  if (sys_topics)
-    caf::anon_send_exit(sys_topics, caf::exit_reason::user_shutdown);
-  system.await_all_actors_done();
-  if (storage)
-    storage->close();
+  stop_actors();
   return 0;
 }
 

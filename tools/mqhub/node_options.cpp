@@ -27,6 +27,18 @@ int parse_options(int argc, char** argv, node_options& o) {
   app.add_option("--max-store-bytes", o.max_store_bytes,
                  "size of the database beyond which new messages are refused (0: no limit)")
       ->capture_default_str();
+  app.add_option("--tls-cert", o.tls_cert, "server certificate chain, PEM (default: made by the hub CA)");
+  app.add_option("--tls-key", o.tls_key, "server private key, PEM (with --tls-cert)");
+  app.add_option("--tls-ca", o.tls_ca,
+                 "CA that client certificates are verified against (default: the hub CA)");
+  app.add_option("--tls-host", o.tls_hosts,
+                 "extra name of the server certificate the node makes (repeatable)");
+  app.add_option("--tls-handshake-timeout", o.tls_handshake_timeout,
+                 "seconds a TLS handshake or WebSocket upgrade may take")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--ws-origins", o.ws_origins,
+                 "allowed Origin of WebSocket upgrades (repeatable; default: any)");
   app.add_flag("--allow-anonymous,!--deny-anonymous", o.allow_anonymous,
                "accept clients without credentials (until the device registry exists)")
       ->capture_default_str();

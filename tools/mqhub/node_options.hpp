@@ -26,6 +26,13 @@ struct node_options {
   uint64_t max_store_bytes = 0;  // 0: no limit
   bool allow_anonymous = true;
   std::string log_level = "info";
+  // TLS (mqtts, wss): without a certificate the node makes and uses the hub CA's in DATA_DIR/tls.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  std::vector<std::string> tls_hosts;  // extra names of the server certificate the node makes
+  uint32_t tls_handshake_timeout = 10;
+  std::vector<std::string> ws_origins;
   size_t io_threads = 0;  // 0: one per core
   size_t shards = 0;      // 0: two per core
   size_t shard_levels = 2;

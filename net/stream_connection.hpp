@@ -1,0 +1,57 @@
+#pragma once
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+
+#include "net/connection_base.hpp"
+
+namespace mqhub::net {
+
+/// MQTT straight over a byte stream: a TCP socket, or a TLS stream over one. `Stream` is an Asio
+/// AsyncStream whose lowest layer is the TCP socket.
+template <class Stream>
+class stream_connection : public connection_base {
+ public:
+  /// `resources` outlive the stream (a TLS context that the stream refers to).
+  stream_connection(std::shared_ptr<const void> resources, Stream stream,
+                    std::shared_ptr<node_services> services, peer_identity peer)
+      : connection_base(context_of(stream), std::move(services), std::move(peer)),
+        resources_(std::move(resources)),
+        stream_(std::move(stream)) {}
+
+ protected:
+  Stream& stream() { return stream_; }
+
+ private:
+  static boost::asio::io_context& context_of(Stream& stream) {
+    return static_cast<boost::asio::io_context&>(
+        boost::beast::get_lowest_layer(stream).get_executor().context());
+  }
+
+  void transport_read(boost::asio::mutable_buffer into, read_handler done) override {
+    stream_.async_read_some(into, std::move(done));
+  }
+
+  void transport_write(const std::vector<boost::asio::const_buffer>& buffers, write_handler done) override {
+    boost::asio::async_write(stream_, buffers, std::move(done));
+  }
+
+  void transport_close() override {
+    // No TLS close_notify: the client learns the end from the TCP close, and a peer that stopped reading
+    // cannot hold the connection open.
+    auto& socket = boost::beast::get_lowest_layer(stream_);
+    boost::system::error_code ignored;
+    socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  }
+
+  std::shared_ptr<const void> resources_;
+  Stream stream_;
+};
+
+}  // namespace mqhub::net
