@@ -169,7 +169,17 @@ void ws_connection<Next>::refuse(http::status status, const std::string& why, op
 
 template <class Next>
 void ws_connection<Next>::transport_read(asio::mutable_buffer into, read_handler done) {
-  ws_.async_read_some(into, std::move(done));
+  auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
+  ws_.async_read_some(into,
+                      [self, done = std::move(done)](const boost::system::error_code& ec, size_t bytes) {
+                        if (!ec && self->ws_.got_text()) {
+                          // MQTT travels in binary messages only (MQTT-6.0.0-1).
+                          self->close_code_ = websocket::close_code::unknown_data;
+                          done(asio::error::make_error_code(asio::error::invalid_argument), 0);
+                          return;
+                        }
+                        done(ec, bytes);
+                      });
 }
 
 template <class Next>
@@ -191,7 +201,7 @@ void ws_connection<Next>::transport_close() {
     if (!ec)
       self->close_socket();
   });
-  ws_.async_close(websocket::close_code::normal, [self](const boost::system::error_code&) {
+  ws_.async_close(close_code_, [self](const boost::system::error_code&) {
     self->timer_.cancel();
     self->close_socket();
   });

@@ -44,6 +44,7 @@ class ws_connection final : public connection_base {
   boost::asio::steady_timer timer_;  // bounds the upgrade, then the close handshake
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;
+  boost::beast::websocket::close_code close_code_ = boost::beast::websocket::close_code::normal;
 };
 
 }  // namespace mqhub::net
