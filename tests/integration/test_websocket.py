@@ -289,3 +289,26 @@ def test_plain_mqtt_on_the_websocket_port_is_closed(ws_broker):
     assert closed, f"expected the node to close a connection that sent raw MQTT to the ws port; got {data[:80]!r}"
     assert not data.startswith(b"\x20"), f"expected no MQTT CONNACK on the WebSocket port, got {data[:80]!r}"
     assert_still_serves(ws_broker)
+
+
+@pytest.mark.parametrize("network", ["ws", "wss"])
+def test_sigterm_sends_disconnect_0x8b_over_websocket(ws_broker, network):
+    import signal
+    import time
+    client = ws(ws_broker) if network == "ws" else wss(ws_broker)
+    assert_serves_mqtt(client, f"over {network} before SIGTERM")
+    started = time.monotonic()
+    code = ws_broker.stop(signal.SIGTERM)
+    # DESIGN §9 (as test_shutdown.py over TCP): on SIGTERM MQTT 5 clients get DISCONNECT 0x8B, the node exits 0
+    # promptly; over WebSocket the DISCONNECT travels in a binary frame.
+    assert code == 0, f"expected exit code 0 after SIGTERM, got {code}"
+    assert time.monotonic() - started < 5, "expected the node to stop within 5 s of SIGTERM"
+    try:
+        pkt = client.read_packet(2.0)
+    except raw_mqtt.Closed:
+        pkt = None
+    assert pkt is not None and pkt[0] == raw_mqtt.DISCONNECT, \
+        f"expected a DISCONNECT over {network}, got {pkt} (close frame {client.close_frame})"
+    assert raw_mqtt.parse_disconnect(pkt[2])[0] == 0x8B, \
+        f"expected DISCONNECT 0x8B Server shutting down, got {raw_mqtt.parse_disconnect(pkt[2])}"
+    client.close()
