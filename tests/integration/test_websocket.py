@@ -256,9 +256,16 @@ def test_packet_above_the_maximum_in_small_frames_is_refused_with_0x95(start_bro
 def test_text_frame_closes_the_connection(ws_broker):
     client = ws(ws_broker)
     assert_serves_mqtt(client, "before the text frame")
-    client.send_frame(TEXT, b"\x30\x05\x00\x01tx")  # a valid QoS 0 PUBLISH, but in a text frame
+    topic = f"ws/text/{unique_id('t')}"
+    client.send(raw_mqtt.subscribe(1, [(topic, 0)]))
+    client.expect(raw_mqtt.SUBACK)
+    client.send_frame(TEXT, raw_mqtt.publish(topic, b"in a text frame"))  # a valid PUBLISH, in a text frame
     # MQTT 6.0 [MQTT-6.0.0-1]: MQTT Control Packets MUST be sent in binary data frames; if any other type of data
     # frame is received the recipient MUST close the Network Connection.
+    close = client.wait_close_frame(5.0)
+    # RFC 6455 7.4.1: if the server says why, it is 1003 (a data type it cannot accept).
+    assert close is None or close[0] == 1003, f"expected Close 1003 (or none) for a text frame, got {close}"
+    assert not client.buf, f"expected the text frame's PUBLISH not to be processed, got {bytes(client.buf)!r}"
     assert client.tcp_closed_within(5.0), "expected the server to close the connection after a text frame"
     assert_still_serves(ws_broker)
 
