@@ -46,8 +46,8 @@ class storm_client final : public connection_handler {
                std::string client_id)
       : conn_(io, version, *this), state_(state), client_id_(std::move(client_id)) {}
 
-  void start(const asio::ip::tcp::endpoint& broker) {
-    asio::post(conn_.context(), [this, broker] {
+  void start(const broker_address& broker) {
+    asio::post(conn_.context(), [this, &broker] {
       mqtt::connect_packet connect;
       connect.version = conn_.version();
       connect.client_id = client_id_;
@@ -95,7 +95,7 @@ class storm_client final : public connection_handler {
 
 run_result run_connect_storm(const options& o) {
   run_result r;
-  const auto broker = resolve_broker(o.host, o.port);
+  const auto broker = resolve_broker(o);
   storm_state state;
   state.hold = o.idle > 0;
   net::io_pool io(o.threads);

@@ -1,13 +1,17 @@
 #pragma once
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "net/mqtt/packet.hpp"
+#include "tools/mqhub-bench/broker_address.hpp"
 
 namespace mqhub::bench {
 
@@ -25,16 +29,38 @@ class connection_handler {
   virtual void on_failed(std::string_view why) = 0;
 };
 
-/// One MQTT client connection over TCP: connects, sends CONNECT, reads and decodes every complete packet
-/// per read, and keeps exactly one async_write outstanding that drains everything queued meanwhile.
+/// One MQTT client connection over the run's transport (TCP, TLS, WebSocket or WebSocket over TLS):
+/// connects, sends CONNECT, reads and decodes every complete packet per read, and keeps exactly one write
+/// outstanding that drains everything queued meanwhile.
 class connection {
  public:
+  /// The byte stream under MQTT; one implementation per stream type (connection.cpp). At most one read and
+  /// one write are outstanding; every call and handler runs on the connection's io_context thread.
+  class transport {
+   public:
+    using io_handler = std::function<void(const boost::system::error_code&, size_t)>;
+    /// `step` names what failed: "connect", "TLS handshake" or "WebSocket handshake".
+    using open_handler = std::function<void(const boost::system::error_code&, const char* step)>;
+
+    virtual ~transport() = default;
+    /// TCP connect, then the TLS and WebSocket handshakes of the transport, in that order.
+    virtual void open(open_handler done) = 0;
+    /// Some bytes of the MQTT stream (payload of WebSocket messages); the broker closing it is eof.
+    virtual void read_some(boost::asio::mutable_buffer into, io_handler done) = 0;
+    /// All of `data`; over WebSocket, as one binary message.
+    virtual void write(boost::asio::const_buffer data, io_handler done) = 0;
+    /// Closes the TCP socket at once (no TLS close_notify, no WebSocket close frame).
+    virtual void close() = 0;
+  };
+
   connection(boost::asio::io_context& io, net::mqtt::protocol_version version, connection_handler& handler);
+  ~connection();
 
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  void start(const boost::asio::ip::tcp::endpoint& broker, const net::mqtt::connect_packet& connect,
+  /// `broker` must outlive the connection.
+  void start(const broker_address& broker, const net::mqtt::connect_packet& connect,
              size_t read_buffer = size_t{64} * 1024);
 
   /// Encodes a packet into the write queue; call flush() when done queueing.
@@ -52,9 +78,14 @@ class connection {
   void read();
   void parse();
   void fail(std::string_view why);
+  /// Every transport handler starts here; false when the connection was closed meanwhile.
+  bool completed_while_open();
+  /// Once closed with no operation outstanding, frees the transport (tens of KiB under TLS: a connect storm
+  /// keeps its finished connections to the end).
+  void release();
 
   boost::asio::io_context& io_;
-  boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<transport> transport_;  // made by start()
   net::mqtt::protocol_version version_;
   connection_handler& handler_;
   std::vector<uint8_t> in_;
@@ -62,8 +93,10 @@ class connection {
   size_t end_ = 0;
   std::string pending_;
   std::string outgoing_;
+  unsigned outstanding_ = 0;  // transport operations whose handler has not run yet
   bool writing_ = false;
-  bool connected_ = false;
+  bool open_ = false;       // connected and through the transport's handshakes
+  bool connected_ = false;  // CONNACK received
   bool closed_ = false;
 };
 

@@ -23,6 +23,20 @@ const char* to_string(scenario s) {
   return "?";
 }
 
+const char* to_string(transport_kind t) {
+  switch (t) {
+    case transport_kind::tcp:
+      return "tcp";
+    case transport_kind::tls:
+      return "tls";
+    case transport_kind::ws:
+      return "ws";
+    case transport_kind::wss:
+      return "wss";
+  }
+  return "?";
+}
+
 options parse_options(int argc, char** argv) {
   options o;
   CLI::App app{"mqhub-bench: MQTT load generator (throughput, latency, loss/dup/order, broker CPU and RSS)"};
@@ -31,12 +45,25 @@ options parse_options(int argc, char** argv) {
                                                   {"fan-out", scenario::fan_out},
                                                   {"shared", scenario::shared},
                                                   {"connect-storm", scenario::connect_storm}};
+  const std::map<std::string, transport_kind> transports{{"tcp", transport_kind::tcp},
+                                                         {"tls", transport_kind::tls},
+                                                         {"ws", transport_kind::ws},
+                                                         {"wss", transport_kind::wss}};
   int qos = 0;
   std::string version = "3.1.1";
   uint32_t publishers = 0;
   uint32_t subscribers = 0;
   app.add_option("--host", o.host, "broker address")->capture_default_str();
   app.add_option("--port", o.port, "broker MQTT port")->capture_default_str();
+  app.add_option("--transport", o.transport,
+                 "tcp | tls | ws | wss (WebSocket: path /mqtt, subprotocol mqtt; tls/wss: TLS 1.2+, a full "
+                 "handshake per connection)")
+      ->transform(CLI::CheckedTransformer(transports, CLI::ignore_case))
+      ->default_str("tcp");
+  app.add_option("--cafile", o.cafile,
+                 "tls/wss: CA (PEM) that the server certificate must chain to, for the name given by --host "
+                 "(default: the system's trust store)")
+      ->check(CLI::ExistingFile);
   app.add_option("--scenario", o.kind, "pairwise | fan-in | fan-out | shared | connect-storm")
       ->transform(CLI::CheckedTransformer(scenarios, CLI::ignore_case))
       ->required();

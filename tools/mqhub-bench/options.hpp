@@ -11,11 +11,18 @@ enum class scenario { pairwise, fan_in, fan_out, shared, connect_storm };
 
 const char* to_string(scenario s);
 
+/// How every connection reaches the broker: MQTT over TCP, TLS, WebSocket, or WebSocket over TLS.
+enum class transport_kind { tcp, tls, ws, wss };
+
+const char* to_string(transport_kind t);
+
 /// Everything the command line decides. Counts are already resolved per scenario (e.g. fan-in has one
 /// subscriber), so the runner never re-derives them.
 struct options {
   std::string host = "127.0.0.1";
   uint16_t port = 1883;
+  transport_kind transport = transport_kind::tcp;
+  std::string cafile;  // tls/wss: the CA the server certificate is verified against (empty: the system's)
   scenario kind = scenario::pairwise;
   net::mqtt::qos qos_level = net::mqtt::qos::at_most_once;
   net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;

@@ -49,11 +49,11 @@ publisher::publisher(asio::io_context& io, mqtt::protocol_version version, publi
     feedback_->wake = [this] { asio::post(conn_.context(), [this] { pump(); }); };
 }
 
-void publisher::start(const asio::ip::tcp::endpoint& broker) {
+void publisher::start(const broker_address& broker) {
   mqtt::connect_packet connect;
   connect.version = conn_.version();
   connect.client_id = config_.client_id;
-  asio::post(conn_.context(), [this, broker, connect] { conn_.start(broker, connect); });
+  asio::post(conn_.context(), [this, &broker, connect] { conn_.start(broker, connect); });
 }
 
 void publisher::go() {

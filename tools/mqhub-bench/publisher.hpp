@@ -29,7 +29,8 @@ class publisher final : public connection_handler {
   publisher(boost::asio::io_context& io, net::mqtt::protocol_version version, publisher_config config,
             run_state& state, delivery_feedback* feedback);
 
-  void start(const boost::asio::ip::tcp::endpoint& broker);
+  /// `broker` must outlive the run.
+  void start(const broker_address& broker);
   /// Starts sending; call from any thread once everybody is connected.
   void go();
 

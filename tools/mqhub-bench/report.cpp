@@ -45,7 +45,7 @@ std::string json_optional(const std::optional<T>& v) {
 
 void print_table(const options& o, const run_result& r) {
   std::printf("%-22s %s\n", "scenario", to_string(o.kind));
-  std::printf("%-22s %s\n", "mqtt", version_name(o.version));
+  std::printf("%-22s %s over %s\n", "mqtt", version_name(o.version), to_string(o.transport));
   if (o.kind == scenario::connect_storm) {
     std::printf("%-22s %llu\n", "connections", static_cast<unsigned long long>(r.connections));
     std::printf("%-22s %.0f\n", "connections/s", r.connections_per_s);
@@ -77,7 +77,8 @@ void print_table(const options& o, const run_result& r) {
 
 void print_json(const options& o, const run_result& r) {
   std::printf(
-      "{\"scenario\": \"%s\", \"qos\": %d, \"version\": \"%s\", \"publishers\": %u, \"subscribers\": %u, "
+      "{\"scenario\": \"%s\", \"transport\": \"%s\", \"qos\": %d, \"version\": \"%s\", \"publishers\": %u, "
+      "\"subscribers\": %u, "
       "\"payload\": %u, \"window\": %u, \"rate\": %.0f, \"sent\": %llu, \"expected\": %llu, \"delivered\": "
       "%llu, "
       "\"seconds\": %.3f, \"msgs_per_s\": %.1f, "
@@ -86,8 +87,8 @@ void print_json(const options& o, const run_result& r) {
       "\"broker_cpu_pct\": %s, \"broker_rss_kib\": %s, \"bench_cpu_pct\": %.1f, "
       "\"connections\": %llu, \"connections_per_s\": %.1f, \"broker_rss_per_connection_kib\": %s, "
       "\"error\": %s}\n",
-      to_string(o.kind), static_cast<int>(o.qos_level), version_name(o.version), o.publishers, o.subscribers,
-      o.payload, o.window, o.rate, static_cast<unsigned long long>(r.sent),
+      to_string(o.kind), to_string(o.transport), static_cast<int>(o.qos_level), version_name(o.version),
+      o.publishers, o.subscribers, o.payload, o.window, o.rate, static_cast<unsigned long long>(r.sent),
       static_cast<unsigned long long>(r.expected), static_cast<unsigned long long>(r.delivered), r.seconds,
       r.msgs_per_s, r.latency_us.p50, r.latency_us.p99, r.latency_us.p999, r.latency_us.max,
       static_cast<unsigned long long>(r.lost), static_cast<unsigned long long>(r.duplicated),

@@ -61,7 +61,7 @@ latency_summary summarize(const latency_histogram& h) {
 
 run_result run_messages(const options& o) {
   run_result r;
-  const auto broker = resolve_broker(o.host, o.port);
+  const auto broker = resolve_broker(o);
   run_state state;
   net::io_pool io(o.threads);
   io.run();

@@ -19,7 +19,7 @@ subscriber::subscriber(asio::io_context& io, mqtt::protocol_version version, sub
       trackers_(config_.publishers),
       batch_counts_(config_.publishers, 0) {}
 
-void subscriber::start(const asio::ip::tcp::endpoint& broker) {
+void subscriber::start(const broker_address& broker) {
   mqtt::connect_packet connect;
   connect.version = conn_.version();
   connect.client_id = config_.client_id;
@@ -30,7 +30,7 @@ void subscriber::start(const asio::ip::tcp::endpoint& broker) {
     else
       connect.clean_start = false;
   }
-  asio::post(conn_.context(), [this, broker, connect] { conn_.start(broker, connect); });
+  asio::post(conn_.context(), [this, &broker, connect] { conn_.start(broker, connect); });
 }
 
 void subscriber::on_connected(const mqtt::connack_packet&) {

@@ -29,7 +29,8 @@ class subscriber final : public connection_handler {
   subscriber(boost::asio::io_context& io, net::mqtt::protocol_version version, subscriber_config config,
              run_state& state, std::vector<delivery_feedback*> feedback);
 
-  void start(const boost::asio::ip::tcp::endpoint& broker);
+  /// `broker` must outlive the run.
+  void start(const broker_address& broker);
 
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   const latency_histogram& latency() const { return latency_; }
