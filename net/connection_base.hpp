@@ -57,7 +57,10 @@ class connection_base : public actors::connection_sink, public std::enable_share
 
   /// Makes the transport ready for MQTT (a TLS handshake, a WebSocket upgrade); calls `done` on the
   /// connection's thread. The CONNECT deadline already runs. Plain TCP is ready at once.
-  virtual void transport_open(open_handler done) { done(true); }
+  virtual void transport_open(open_handler done) {
+    auto ready = std::move(done);
+    ready(true);
+  }
   /// Reads some bytes into `into`; calls `done` on the connection's thread.
   virtual void transport_read(boost::asio::mutable_buffer into, read_handler done) = 0;
   /// Writes all of `buffers`; calls `done` on the connection's thread.

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -8,7 +10,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
+#include "net/coalesce.hpp"
 #include "net/connection_base.hpp"
+#include "net/tls_handshake.hpp"
 
 namespace mqhub::net {
 
@@ -38,7 +42,10 @@ class stream_connection : public connection_base {
   }
 
   void transport_write(const std::vector<boost::asio::const_buffer>& buffers, write_handler done) override {
-    boost::asio::async_write(stream_, buffers, std::move(done));
+    if constexpr (std::is_same_v<Stream, tls_stream>)
+      boost::asio::async_write(stream_, coalesce(buffers, scratch_), std::move(done));
+    else
+      boost::asio::async_write(stream_, buffers, std::move(done));
   }
 
   void transport_close() override {
@@ -52,6 +59,7 @@ class stream_connection : public connection_base {
 
   std::shared_ptr<const void> resources_;
   Stream stream_;
+  std::string scratch_;  // TLS: the packets of one write, contiguous
 };
 
 }  // namespace mqhub::net

@@ -15,8 +15,9 @@ using tcp_connection = stream_connection<boost::asio::ip::tcp::socket>;
 /// MQTT over TLS (and mutual TLS): the handshake, then MQTT as over TCP.
 class tls_connection final : public stream_connection<tls_stream> {
  public:
-  tls_connection(std::shared_ptr<boost::asio::ssl::context> context, boost::asio::ip::tcp::socket socket,
-                 std::shared_ptr<node_services> services, peer_identity peer)
+  tls_connection(const std::shared_ptr<boost::asio::ssl::context>& context,
+                 boost::asio::ip::tcp::socket socket, std::shared_ptr<node_services> services,
+                 peer_identity peer)
       : stream_connection(context, tls_stream(std::move(socket), *context), std::move(services),
                           std::move(peer)) {}
 

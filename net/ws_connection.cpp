@@ -12,6 +12,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "net/coalesce.hpp"
 #include "net/tls_handshake.hpp"
 
 namespace mqhub::net {
@@ -23,7 +24,7 @@ namespace websocket = beast::websocket;
 
 namespace {
 
-constexpr size_t max_request_header = 8 * 1024;
+constexpr size_t max_request_header = size_t{8} * 1024;
 constexpr auto close_handshake_limit = std::chrono::seconds(2);
 
 template <class Next>
@@ -80,10 +81,12 @@ void ws_connection<Next>::transport_open(open_handler done) {
   if constexpr (std::is_same_v<Next, tls_stream>) {
     tls_handshake(ws_.next_layer(), services().limits.handshake_timeout, peer(), self,
                   [self, done = std::move(done)](bool ok) mutable {
-                    if (ok)
+                    if (ok) {
                       self->read_upgrade(std::move(done));
-                    else
-                      done(false);
+                      return;
+                    }
+                    self->timer_.cancel();  // or it holds the failed connection until it fires
+                    done(false);
                   });
   } else {
     read_upgrade(std::move(done));
@@ -154,8 +157,8 @@ void ws_connection<Next>::refuse(http::status status, const std::string& why, op
   auto response = std::make_shared<http::response<http::string_body>>(status, parser_->get().version());
   response->set(http::field::server, "mqhub");
   response->set(http::field::content_type, "application/json");
-  response->body() = "{\"error\":{\"code\":" + std::to_string(static_cast<unsigned>(status)) +
-                     ",\"message\":\"" + json_escape(why) + "\"}}";
+  response->body() = R"({"error":{"code":)" + std::to_string(static_cast<unsigned>(status)) +
+                     R"(,"message":")" + json_escape(why) + R"("}})";
   response->keep_alive(false);
   response->prepare_payload();
   auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
@@ -185,7 +188,10 @@ void ws_connection<Next>::transport_read(asio::mutable_buffer into, read_handler
 template <class Next>
 void ws_connection<Next>::transport_write(const std::vector<asio::const_buffer>& buffers,
                                           write_handler done) {
-  ws_.async_write(buffers, std::move(done));
+  if constexpr (std::is_same_v<Next, tls_stream>)
+    ws_.async_write(coalesce(buffers, scratch_), std::move(done));
+  else
+    ws_.async_write(buffers, std::move(done));
 }
 
 template <class Next>
