@@ -142,6 +142,7 @@ void ws_connection<Next>::on_upgrade_request(open_handler done) {
     response.set(http::field::server, "mqhub");
   }));
   ws_.binary(true);
+  ws_.auto_fragment(false);  // one frame per write: the batch is already as large as it should be
   // An MQTT packet at the size limit, plus the frame header: larger messages fail with close code 1009.
   ws_.read_message_max(size_t{services().limits.max_packet_size} + 16);
   auto self = std::static_pointer_cast<ws_connection>(shared_from_this());
@@ -188,10 +189,7 @@ void ws_connection<Next>::transport_read(asio::mutable_buffer into, read_handler
 template <class Next>
 void ws_connection<Next>::transport_write(const std::vector<asio::const_buffer>& buffers,
                                           write_handler done) {
-  if constexpr (std::is_same_v<Next, tls_stream>)
-    ws_.async_write(coalesce(buffers, scratch_), std::move(done));
-  else
-    ws_.async_write(buffers, std::move(done));
+  ws_.async_write(coalesce(buffers, scratch_), std::move(done));
 }
 
 template <class Next>

@@ -45,7 +45,7 @@ class ws_connection final : public connection_base {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;
   boost::beast::websocket::close_code close_code_ = boost::beast::websocket::close_code::normal;
-  std::string scratch_;  // wss: the packets of one write, contiguous
+  std::string scratch_;  // the packets of one write, contiguous (one frame, one TLS record run)
 };
 
 }  // namespace mqhub::net
