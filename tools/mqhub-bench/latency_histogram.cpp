@@ -50,4 +50,28 @@ uint64_t latency_histogram::percentile(double q) const {
   return max_;
 }
 
+std::vector<cdf_point> latency_histogram::cdf() const {
+  std::vector<cdf_point> points;
+  if (count_ == 0)
+    return points;
+  std::vector<double> steps;
+  for (int i = 1; i < 50; ++i)
+    steps.push_back(i / 50.0);
+  steps.insert(steps.end(), {0.995, 0.999, 0.9999, 1.0});
+  size_t next = 0;
+  uint64_t seen = 0;
+  for (size_t i = 0; i < size && next < steps.size(); ++i) {
+    if (buckets_[i] == 0)
+      continue;
+    seen += buckets_[i];
+    const double fraction = static_cast<double>(seen) / static_cast<double>(count_);
+    if (fraction < steps[next] && seen != count_)
+      continue;
+    points.push_back({std::min(upper_value(i), max_), fraction});
+    while (next < steps.size() && steps[next] <= fraction)
+      ++next;
+  }
+  return points;
+}
+
 }  // namespace mqhub::bench

@@ -3,8 +3,15 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace mqhub::bench {
+
+/// One point of a cumulative distribution: the fraction of samples that are <= ns.
+struct cdf_point {
+  uint64_t ns = 0;
+  double fraction = 0;
+};
 
 /// Log-linear histogram of nanosecond latencies: exact below 128 ns, then 64 buckets per power of two
 /// (under 1.6 % error), so recording is a few instructions and percentiles need no sorting.
@@ -17,6 +24,9 @@ class latency_histogram {
   uint64_t max() const { return max_; }
   /// The smallest recorded bucket value v such that at least fraction q of samples are <= v.
   uint64_t percentile(double q) const;
+  /// The distribution in a few dozen points for plotting: one at the first bucket reaching each 2 % step,
+  /// then 99.5, 99.9, 99.99 % and the maximum, so the tail keeps its shape. Exact for the histogram.
+  std::vector<cdf_point> cdf() const;
 
  private:
   static constexpr int sub_bits = 6;

@@ -41,6 +41,18 @@ std::string json_optional(const std::optional<T>& v) {
   }
 }
 
+/// [[latency_us, fraction], ...]: a compact CDF (a few dozen points) for plots.
+std::string json_cdf(const std::vector<cdf_point>& points) {
+  std::string out = "[";
+  for (const auto& p : points) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s[%.1f, %.5f]", out.size() > 1 ? ", " : "",
+                  static_cast<double>(p.ns) / 1e3, p.fraction);
+    out += buf;
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 void print_table(const options& o, const run_result& r) {
@@ -83,6 +95,7 @@ void print_json(const options& o, const run_result& r) {
       "%llu, "
       "\"seconds\": %.3f, \"msgs_per_s\": %.1f, "
       "\"latency_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}, "
+      "\"latency_cdf_us\": %s, "
       "\"lost\": %llu, \"duplicated\": %llu, \"reordered\": %llu, "
       "\"broker_cpu_pct\": %s, \"broker_rss_kib\": %s, \"bench_cpu_pct\": %.1f, "
       "\"connections\": %llu, \"connections_per_s\": %.1f, \"broker_rss_per_connection_kib\": %s, "
@@ -91,9 +104,9 @@ void print_json(const options& o, const run_result& r) {
       o.publishers, o.subscribers, o.payload, o.window, o.rate, static_cast<unsigned long long>(r.sent),
       static_cast<unsigned long long>(r.expected), static_cast<unsigned long long>(r.delivered), r.seconds,
       r.msgs_per_s, r.latency_us.p50, r.latency_us.p99, r.latency_us.p999, r.latency_us.max,
-      static_cast<unsigned long long>(r.lost), static_cast<unsigned long long>(r.duplicated),
-      static_cast<unsigned long long>(r.reordered), json_optional(r.broker_cpu_pct).c_str(),
-      json_optional(r.broker_rss_kib).c_str(), r.bench_cpu_pct,
+      json_cdf(r.latency_cdf).c_str(), static_cast<unsigned long long>(r.lost),
+      static_cast<unsigned long long>(r.duplicated), static_cast<unsigned long long>(r.reordered),
+      json_optional(r.broker_cpu_pct).c_str(), json_optional(r.broker_rss_kib).c_str(), r.bench_cpu_pct,
       static_cast<unsigned long long>(r.connections), r.connections_per_s,
       json_optional(r.broker_rss_per_connection_kib).c_str(),
       r.error.empty() ? "null" : json_string(r.error).c_str());

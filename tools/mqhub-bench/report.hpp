@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "tools/mqhub-bench/latency_histogram.hpp"
 #include "tools/mqhub-bench/options.hpp"
 
 namespace mqhub::bench {
@@ -24,6 +26,7 @@ struct run_result {
   double seconds = 0;  // the measured window
   double msgs_per_s = 0;
   latency_summary latency_us;
+  std::vector<cdf_point> latency_cdf;  // for plots; empty for the connect storm
   uint64_t lost = 0;
   uint64_t duplicated = 0;
   uint64_t reordered = 0;

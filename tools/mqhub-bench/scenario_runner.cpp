@@ -195,6 +195,7 @@ run_result run_messages(const options& o) {
   }
   r.lost = r.expected > unique ? r.expected - unique : 0;
   r.latency_us = summarize(latency);
+  r.latency_cdf = latency.cdf();
   if (broker_before && broker_after) {
     r.broker_cpu_pct = cpu_percent(*broker_before, *broker_after);
     r.broker_rss_kib = broker_after->rss_kib;
