@@ -48,6 +48,7 @@ void shard_actor::on_exit() {
 void shard_actor::route(publish_batch& batch) {
   auto retained_before = static_cast<int64_t>(retained_.size());
   clocks now{clock::now(), store_ ? storage::wall_clock_now() : 0};
+  deliveries_expected_ = std::min<size_t>(batch.messages.size(), max_reserved_deliveries);
   for (const auto& msg : batch.messages) {
     route_one(msg);
     if (store_)
@@ -182,8 +183,10 @@ void shard_actor::acknowledge(const publish_batch& batch, const storage::status&
 
 delivery& shard_actor::delivery_slot(uint64_t subscriber) {
   auto [it, added] = batch_of_subscriber_.try_emplace(subscriber, batches_.size());
-  if (added)
-    batches_.emplace_back(subscriber, delivery_batch{});
+  if (added) {
+    // A subscriber usually gets most of a batch (one publisher's topics): grow once, not log2(N) times.
+    batches_.emplace_back(subscriber, delivery_batch{}).second.deliveries.reserve(deliveries_expected_);
+  }
   auto& deliveries = batches_[it->second].second.deliveries;
   deliveries_of_message_.push_back({subscriber, it->second, deliveries.size()});
   return deliveries.emplace_back();

@@ -79,6 +79,8 @@ class shard_actor : public caf::event_based_actor {
   // Scratch space of `route`, kept between batches so routing does not allocate in the steady state.
   std::unordered_map<uint64_t, size_t> batch_of_subscriber_;
   std::vector<std::pair<uint64_t, delivery_batch>> batches_;
+  size_t deliveries_expected_ = 0;  // per subscriber in the batch being routed
+  static constexpr size_t max_reserved_deliveries = 32;
   std::vector<subscription_entry> shared_matches_;
   struct delivery_ref {
     uint64_t subscriber;
