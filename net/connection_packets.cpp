@@ -19,15 +19,23 @@ void connection_base::violation(mqtt::reason_code code, std::string reason) {
 }
 
 void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> body) {
+  if (first_byte >> 4 == static_cast<uint8_t>(mqtt::packet_type::publish)) {
+    // One per thread, not per connection: reused for every PUBLISH, it costs an idle client nothing.
+    thread_local mqtt::publish_packet publish;
+    if (auto refused = mqtt::decode_publish(first_byte, body, version_, publish)) {
+      violation(refused->code, std::move(refused->reason));
+      return;
+    }
+    on_publish(publish);
+    return;
+  }
   auto decoded = mqtt::decode_packet(first_byte, body, version_);
   if (!decoded) {
     violation(decoded.error().code, decoded.error().reason);
     return;
   }
   auto& p = *decoded;
-  if (auto* publish = std::get_if<mqtt::publish_packet>(&p)) {
-    on_publish(*publish);
-  } else if (auto* ack = std::get_if<mqtt::ack_packet>(&p)) {
+  if (auto* ack = std::get_if<mqtt::ack_packet>(&p)) {
     to_session_.packets.emplace_back(std::move(*ack));
   } else if (auto* subscribe = std::get_if<mqtt::subscribe_packet>(&p)) {
     on_subscribe(*subscribe);

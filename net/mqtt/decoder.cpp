@@ -293,6 +293,21 @@ result<packet> run(wire_reader& r, Read read) {
 
 }  // namespace
 
+std::optional<protocol_error> decode_publish(uint8_t first_byte, std::span<const uint8_t> body,
+                                             protocol_version version, publish_packet& out) {
+  out.topic.clear();
+  out.payload.clear();
+  out.packet_id = 0;
+  if (!has_no_properties(out.props)) {
+    out.props = properties{};  // also after a move: moved-from optionals stay engaged
+  }
+  wire_reader r(body);
+  if (!read_publish(r, first_byte & 0x0F, version, out)) {
+    return r.error();
+  }
+  return std::nullopt;
+}
+
 result<packet> decode_packet(uint8_t first_byte, std::span<const uint8_t> body, protocol_version version) {
   wire_reader r(body);
   const auto type = static_cast<packet_type>(first_byte >> 4);

@@ -80,6 +80,32 @@ TEST(decoder, publish_may_carry_several_subscription_identifiers) {
   EXPECT_EQ(std::get<publish_packet>(*p).props.subscription_identifiers, (std::vector<uint32_t>{1, 128}));
 }
 
+TEST(decoder, decode_publish_reuses_a_packet_without_keeping_its_last_contents) {
+  publish_packet reused;
+  auto with_props = bytes({0, 1, 't', 5, 0x02, 0, 0, 0, 9, 'x'});
+  auto plain = bytes({0, 2, 'a', 'b', 0, 7, 0, 'y'});
+  ASSERT_FALSE(decode_publish(0x30, with_props, v5, reused));
+  EXPECT_EQ(reused.props.message_expiry_interval, 9U);
+  publish_packet taken = std::move(reused);  // the connection moves what it keeps
+  ASSERT_FALSE(decode_publish(0x32, plain, v5, reused));
+  EXPECT_EQ(reused.topic, "ab");
+  EXPECT_EQ(reused.packet_id, 7);
+  EXPECT_EQ(reused.payload, "y");
+  EXPECT_EQ(reused.props, properties{});
+  auto whole = decode_body(0x32, plain, v5);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(std::get<publish_packet>(*whole), reused);
+}
+
+TEST(decoder, decode_publish_refuses_what_decode_packet_refuses) {
+  publish_packet reused;
+  auto body = bytes({0, 1, 't', 0, 1});
+  auto refused = decode_publish(0x36, body, v311, reused);  // QoS 3
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, decode_body(0x36, body, v311).error().code);
+  EXPECT_EQ(refused->code, reason_code::malformed_packet);
+}
+
 TEST(decoder, utf8_payload_with_format_indicator_is_accepted) {
   auto p = decode_body(0x30, bytes({0, 1, 't', 2, 0x01, 1, 0xC3, 0xA9}), v5);
   ASSERT_TRUE(p) << p.error().reason;
