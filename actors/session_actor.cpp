@@ -82,7 +82,9 @@ void session_actor::take_connection(connect_request& request) {
   version_ = request.version;
   session_expiry_ = request.session_expiry;
   disconnected_at_.reset();
-  will_ = std::move(request.will);
+  will_.reset();
+  if (request.will)
+    will_ = std::make_unique<net::mqtt::will_message>(std::move(*request.will));
   if (persists())
     save_session();
   else

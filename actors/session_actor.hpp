@@ -119,7 +119,8 @@ class session_actor : public caf::event_based_actor {
 
   // Session state.
   uint32_t session_expiry_ = 0;
-  std::optional<net::mqtt::will_message> will_;
+  // On the heap: a will with its properties block is larger than the rest of an idle session (issue 5, RSS).
+  std::unique_ptr<net::mqtt::will_message> will_;
   bool will_pending_ = false;  // the connection is gone and the will waits for its delay
   std::map<std::string, subscription_request_entry, std::less<>> subscriptions_;  // by filter as subscribed
   outbound_flow outbound_;

@@ -57,7 +57,9 @@ caf::result<bool> session_actor::restore(restore_session& restore) {
   shards_store_entries_ = true;
   version_ = record.version;
   session_expiry_ = record.session_expiry_interval;
-  will_ = record.will;
+  will_.reset();
+  if (record.will)
+    will_ = std::make_unique<net::mqtt::will_message>(*record.will);
   if (record.expiry_deadline)
     disconnected_at_ = *record.expiry_deadline - record.session_expiry_interval;
   for (const auto& sub : record.subscriptions)
@@ -155,7 +157,7 @@ void session_actor::save_session() {
   for (const auto& [filter, entry] : subscriptions_)
     record.subscriptions.push_back(to_stored(filter, entry));
   if (will_) {
-    record.will = will_;
+    record.will = *will_;
     record.will_delay_interval = will_->props.will_delay_interval.value_or(0);
   }
   writes_.put_session(record);
