@@ -173,9 +173,18 @@ struct subscribe_command {
   std::vector<net::mqtt::reason_code> verdicts;
 };
 
+/// A PUBACK, PUBREC, PUBREL or PUBCOMP from the client: what the session acts on. Their properties (a reason
+/// string, user properties) are not acted on, and carrying them cost every acknowledgement a properties
+/// block.
+struct inbound_ack {
+  net::mqtt::packet_type type = net::mqtt::packet_type::puback;
+  uint16_t packet_id = 0;
+  net::mqtt::reason_code code = net::mqtt::reason_code::success;
+};
+
 struct session_input {
-  std::vector<std::variant<net::mqtt::publish_packet, net::mqtt::ack_packet, subscribe_command,
-                           net::mqtt::unsubscribe_packet>>
+  std::vector<
+      std::variant<net::mqtt::publish_packet, inbound_ack, subscribe_command, net::mqtt::unsubscribe_packet>>
       packets;
 };
 

@@ -11,6 +11,11 @@ void packet_writer::append(const net::mqtt::packet& p, net::mqtt::protocol_versi
   net::mqtt::encode(p, version, current_);
 }
 
+void packet_writer::append_ack(net::mqtt::packet_type type, uint16_t packet_id, net::mqtt::reason_code code,
+                               net::mqtt::protocol_version version) {
+  net::mqtt::encode_ack(type, packet_id, code, version, current_);
+}
+
 void packet_writer::append_publish(const net::mqtt::publish_packet& head, const message_ptr& msg,
                                    net::mqtt::protocol_version version) {
   net::mqtt::encode_publish_head(head, msg->payload.size(), version, current_);

@@ -19,6 +19,9 @@ class packet_writer {
   static constexpr size_t shared_payload_threshold = 1024;
 
   void append(const net::mqtt::packet& p, net::mqtt::protocol_version version);
+  /// A PUBACK, PUBREC, PUBREL or PUBCOMP without properties.
+  void append_ack(net::mqtt::packet_type type, uint16_t packet_id, net::mqtt::reason_code code,
+                  net::mqtt::protocol_version version);
 
   /// `head` is everything of the PUBLISH but the payload, which comes from `msg`.
   void append_publish(const net::mqtt::publish_packet& head, const message_ptr& msg,

@@ -82,7 +82,7 @@ class session_actor : public caf::event_based_actor {
   // Packets from the client (session_input.cpp).
   void handle_input(session_input& input);
   void on_qos2_publish(net::mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards);
-  void on_ack(const net::mqtt::ack_packet& ack);
+  void on_ack(const inbound_ack& ack);
   void on_pubrel(uint16_t packet_id);
   void on_inbound_qos2_outcome(const inbound_qos2_outcome& outcome);
   void on_subscribe(subscribe_command& command);

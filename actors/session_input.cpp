@@ -16,7 +16,7 @@ void session_actor::handle_input(session_input& input) {
   for (auto& packet : input.packets) {
     if (auto* publish = std::get_if<mqtt::publish_packet>(&packet))
       on_qos2_publish(*publish, to_shards);
-    else if (auto* ack = std::get_if<mqtt::ack_packet>(&packet))
+    else if (auto* ack = std::get_if<inbound_ack>(&packet))
       on_ack(*ack);
     else if (auto* subscribe = std::get_if<subscribe_command>(&packet))
       on_subscribe(*subscribe);
@@ -70,10 +70,10 @@ void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<p
       return;
     }
   }
-  writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrec, id, mqtt::reason_code::success, {}}, version_);
+  writer_.append_ack(mqtt::packet_type::pubrec, id, mqtt::reason_code::success, version_);
 }
 
-void session_actor::on_ack(const mqtt::ack_packet& ack) {
+void session_actor::on_ack(const inbound_ack& ack) {
   auto not_found = mqtt::reason_code::packet_identifier_not_found;
   switch (ack.type) {
     case mqtt::packet_type::puback:
@@ -92,11 +92,8 @@ void session_actor::on_ack(const mqtt::ack_packet& ack) {
         store_state(released->item, storage::delivery_state::pubrec, ack.packet_id);
         hold_output_until_committed();
       }
-      writer_.append(mqtt::ack_packet{mqtt::packet_type::pubrel,
-                                      ack.packet_id,
-                                      released ? mqtt::reason_code::success : not_found,
-                                      {}},
-                     version_);
+      writer_.append_ack(mqtt::packet_type::pubrel, ack.packet_id,
+                         released ? mqtt::reason_code::success : not_found, version_);
       break;
     }
     case mqtt::packet_type::pubcomp:

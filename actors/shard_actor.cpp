@@ -176,7 +176,7 @@ void shard_actor::acknowledge(const publish_batch& batch, const storage::status&
   std::string out;
   for (const auto& ack : batch.acks) {
     auto type = ack.exactly_once ? mqtt::packet_type::pubrec : mqtt::packet_type::puback;
-    mqtt::encode(mqtt::ack_packet{type, ack.packet_id, code, {}}, batch.publisher_version, out);
+    mqtt::encode_ack(type, ack.packet_id, code, batch.publisher_version, out);
   }
   batch.publisher->write({std::make_shared<const std::string>(std::move(out))});
 }

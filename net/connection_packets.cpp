@@ -3,6 +3,7 @@
 #include "actors/message.hpp"
 #include "net/connection_base.hpp"
 #include "net/mqtt/decoder.hpp"
+#include "net/mqtt/encoder.hpp"
 #include "net/mqtt/topic.hpp"
 
 namespace mqhub::net {
@@ -29,6 +30,19 @@ void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> bod
     on_publish(publish);
     return;
   }
+  auto type = static_cast<mqtt::packet_type>(first_byte >> 4);
+  bool is_ack = type == mqtt::packet_type::puback || type == mqtt::packet_type::pubrec ||
+                type == mqtt::packet_type::pubrel || type == mqtt::packet_type::pubcomp;
+  if (is_ack && body.size() == 2) {
+    // The common acknowledgement (success, no properties) needs no general decoding; anything unusual
+    // (wrong flags, packet id 0) takes the general path and its error.
+    uint8_t flags = first_byte & 0x0F;
+    uint16_t id = static_cast<uint16_t>(body[0] << 8 | body[1]);
+    if (flags == (type == mqtt::packet_type::pubrel ? 0x02 : 0x00) && id != 0) {
+      to_session_.packets.emplace_back(actors::inbound_ack{type, id, mqtt::reason_code::success});
+      return;
+    }
+  }
   auto decoded = mqtt::decode_packet(first_byte, body, version_);
   if (!decoded) {
     violation(decoded.error().code, decoded.error().reason);
@@ -36,7 +50,7 @@ void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> bod
   }
   auto& p = *decoded;
   if (auto* ack = std::get_if<mqtt::ack_packet>(&p)) {
-    to_session_.packets.emplace_back(std::move(*ack));
+    to_session_.packets.emplace_back(actors::inbound_ack{ack->type, ack->packet_id, ack->code});
   } else if (auto* subscribe = std::get_if<mqtt::subscribe_packet>(&p)) {
     on_subscribe(*subscribe);
   } else if (auto* unsubscribe = std::get_if<mqtt::unsubscribe_packet>(&p)) {
@@ -77,9 +91,9 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
     // Dropped; MQTT 5 tells the client why (DESIGN §6), 3.1.1 can only complete the flow.
     auto code = v5 ? mqtt::reason_code::not_authorized : mqtt::reason_code::success;
     if (qos == mqtt::qos::at_least_once)
-      queue_own(mqtt::ack_packet{mqtt::packet_type::puback, id, code, {}});
+      mqtt::encode_ack(mqtt::packet_type::puback, id, code, version_, own_out_);
     else if (qos == mqtt::qos::exactly_once)
-      queue_own(mqtt::ack_packet{mqtt::packet_type::pubrec, id, code, {}});
+      mqtt::encode_ack(mqtt::packet_type::pubrec, id, code, version_, own_out_);
     return;
   }
   if (qos == mqtt::qos::exactly_once) {
@@ -96,7 +110,7 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
   if (services_->durable)
     batch.acks.push_back({static_cast<uint32_t>(batch.messages.size() - 1), id, false, false});
   else
-    queue_own(mqtt::ack_packet{mqtt::packet_type::puback, id, mqtt::reason_code::success, {}});
+    mqtt::encode_ack(mqtt::packet_type::puback, id, mqtt::reason_code::success, version_, own_out_);
 }
 
 void connection_base::on_subscribe(mqtt::subscribe_packet& subscribe) {

@@ -210,6 +210,18 @@ void encode_publish_head(const publish_packet& p, size_t payload_size, protocol_
   body_writer{version, w}.write_publish_head(p);
 }
 
+void encode_ack(packet_type type, uint16_t packet_id, reason_code code, protocol_version version,
+                std::string& out) {
+  const bool with_code = version == protocol_version::v5 && code != reason_code::success;
+  wire_writer w(&out);
+  w.u8(static_cast<uint8_t>(type_nibble(type) | (type == packet_type::pubrel ? 0x02 : 0x00)));
+  w.u8(with_code ? 3 : 2);
+  w.u16(packet_id);
+  if (with_code) {
+    w.u8(byte_of(code));
+  }
+}
+
 size_t encoded_size(const packet& p, protocol_version version) {
   const size_t size = body_size(p, version);
   return 1 + variable_byte_integer_size(static_cast<uint32_t>(size)) + size;

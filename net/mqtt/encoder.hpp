@@ -18,6 +18,11 @@ void encode(const packet& p, protocol_version version, std::string& out);
 void encode_publish_head(const publish_packet& p, size_t payload_size, protocol_version version,
                          std::string& out);
 
+/// Appends a PUBACK, PUBREC, PUBREL or PUBCOMP without properties (the short form when the code is success):
+/// the acknowledgements of the QoS 1/2 hot path, without building a packet with a properties block.
+void encode_ack(packet_type type, uint16_t packet_id, reason_code code, protocol_version version,
+                std::string& out);
+
 /// The size of the encoded packet, so callers can check a client's maximum packet size before sending.
 size_t encoded_size(const packet& p, protocol_version version);
 

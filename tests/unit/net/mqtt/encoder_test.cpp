@@ -13,6 +13,23 @@ std::string wire(std::initializer_list<int> values) {
   return out;
 }
 
+TEST(encoder, encode_ack_writes_what_encode_writes_for_an_ack_without_properties) {
+  const packet_type types[] = {packet_type::puback, packet_type::pubrec, packet_type::pubrel,
+                               packet_type::pubcomp};
+  const reason_code codes[] = {reason_code::success, reason_code::packet_identifier_not_found,
+                               reason_code::quota_exceeded};
+  for (auto version : {protocol_version::v311, protocol_version::v5}) {
+    for (auto type : types) {
+      for (auto code : codes) {
+        std::string out;
+        encode_ack(type, 0x1234, code, version, out);
+        EXPECT_EQ(out, encoded(ack_packet{type, 0x1234, code, {}}, version))
+            << static_cast<int>(type) << " " << static_cast<int>(code);
+      }
+    }
+  }
+}
+
 TEST(encoder, v311_connect_matches_the_spec_layout) {
   connect_packet p;
   p.keep_alive = 10;
