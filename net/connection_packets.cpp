@@ -37,7 +37,7 @@ void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> bod
     // The common acknowledgement (success, no properties) needs no general decoding; anything unusual
     // (wrong flags, packet id 0) takes the general path and its error.
     uint8_t flags = first_byte & 0x0F;
-    uint16_t id = static_cast<uint16_t>(body[0] << 8 | body[1]);
+    auto id = static_cast<uint16_t>(body[0] << 8 | body[1]);
     if (flags == (type == mqtt::packet_type::pubrel ? 0x02 : 0x00) && id != 0) {
       to_session_.packets.emplace_back(actors::inbound_ack{type, id, mqtt::reason_code::success});
       return;
