@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 namespace {
 
 // An idle client costs a small buffer; a busy one grows it for fewer, larger reads.
-constexpr size_t idle_buffer_size = 512;
+constexpr size_t idle_buffer_size = 256;
 constexpr size_t busy_buffer_size = size_t{64} * 1024;
 constexpr size_t min_read_space = 256;
 
