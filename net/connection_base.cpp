@@ -168,57 +168,22 @@ void connection_base::write(std::vector<actors::out_buffer> buffers) {
   size_t bytes = 0;
   for (const auto& b : buffers)
     bytes += b->size();
+  bool schedule = false;
   {
     std::lock_guard guard{write_mutex_};
     if (close_requested_ && !write_scheduled_)
       return;  // the transport is closed or closing
-    if (write_scheduled_) {
-      // Behind the write in progress, which drains everything queued before it ends.
-      pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-      if (pending_.empty())
-        pending_ = std::move(buffers);
-      else
-        pending_.insert(pending_.end(), std::make_move_iterator(buffers.begin()),
-                        std::make_move_iterator(buffers.end()));
-      return;
-    }
-    // Nothing queued or in flight (pending_ is empty whenever no write is scheduled): this thread writes.
-    // Holding write_scheduled_ keeps other writers queueing behind it and the socket open meanwhile.
+    pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    if (pending_.empty())
+      pending_ = std::move(buffers);
+    else
+      pending_.insert(pending_.end(), std::make_move_iterator(buffers.begin()),
+                      std::make_move_iterator(buffers.end()));
+    schedule = !write_scheduled_;
     write_scheduled_ = true;
   }
-  write_now(std::move(buffers), bytes);
-}
-
-void connection_base::write_now(std::vector<actors::out_buffer> buffers, size_t bytes) {
-  // The thread that has something to send sends it: a delivery reaches the socket without a hand-off to
-  // the connection's thread and the wake-up that costs (issue 5: latency and syscalls per batch).
-  auto written = transport_write_now(buffers).value_or(0);
-  if (written < bytes) {
-    size_t skip = written;
-    auto first = buffers.begin();
-    while (skip > 0 && skip >= (*first)->size()) {
-      skip -= (*first)->size();
-      ++first;
-    }
-    if (skip > 0)  // a buffer written in part: the rest goes on its own
-      *first = std::make_shared<const std::string>((*first)->substr(skip));
-    buffers.erase(buffers.begin(), first);
-  } else {
-    buffers.clear();
-  }
-  {
-    std::lock_guard guard{write_mutex_};
-    pending_bytes_.fetch_add(bytes - written, std::memory_order_relaxed);
-    if (!buffers.empty())
-      pending_.insert(pending_.begin(), std::make_move_iterator(buffers.begin()),
-                      std::make_move_iterator(buffers.end()));
-    if (pending_.empty() && !close_requested_) {
-      write_scheduled_ = false;
-      return;
-    }
-  }
-  // The rest, what others queued meanwhile, or a close waiting for this write: the connection's thread.
-  asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+  if (schedule)
+    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
 }
 
 void connection_base::start_write() {

@@ -67,13 +67,6 @@ class connection_base : public actors::connection_sink, public std::enable_share
   virtual void transport_write(const std::vector<boost::asio::const_buffer>& buffers, write_handler done) = 0;
   /// Closes the transport; pending operations complete with an error.
   virtual void transport_close() = 0;
-  /// Writes what of `buffers` the socket takes at once, from any thread, without blocking; returns the
-  /// bytes written (0 on EAGAIN or an error, which the queued write that follows meets). Transports whose
-  /// state belongs to the connection's thread (TLS, WebSocket framing) return nullopt and are always written
-  /// from there. Never called while another write is in progress.
-  virtual std::optional<size_t> transport_write_now(const std::vector<actors::out_buffer>& /*buffers*/) {
-    return std::nullopt;
-  }
 
   /// For transports that learn who the peer is while opening (its TLS certificate).
   peer_identity& peer() { return peer_; }
@@ -87,7 +80,6 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void on_read(const boost::system::error_code& ec, size_t bytes);
   void process_buffer();
   void start_write();
-  void write_now(std::vector<actors::out_buffer> buffers, size_t bytes);
   void on_written(const boost::system::error_code& ec, size_t bytes);
   void arm_keepalive();
   void on_keepalive_timer();

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -13,7 +12,6 @@
 
 #include "net/coalesce.hpp"
 #include "net/connection_base.hpp"
-#include "net/send_now.hpp"
 #include "net/tls_handshake.hpp"
 
 namespace mqhub::net {
@@ -48,13 +46,6 @@ class stream_connection : public connection_base {
       boost::asio::async_write(stream_, coalesce(buffers, scratch_), std::move(done));
     else
       boost::asio::async_write(stream_, buffers, std::move(done));
-  }
-
-  std::optional<size_t> transport_write_now(const std::vector<actors::out_buffer>& buffers) override {
-    if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>)
-      return send_now(stream_.native_handle(), buffers);
-    else
-      return std::nullopt;  // the TLS state belongs to the connection's thread
   }
 
   void transport_close() override {
