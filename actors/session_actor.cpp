@@ -49,7 +49,9 @@ void session_actor::on_exit() {
 void session_actor::take_connection(connect_request& request) {
   ++attach_count_;
   ++epoch_;
-  bool had_session = (attach_count_ > 1 || restored_) && !ended_;
+  // A session with expiry 0 ends with its connection (MQTT-3.1.2-6; 5.0: 3.1.2.11.2), even when the next
+  // CONNECT reaches this actor before the directory has let it end.
+  bool had_session = (attach_count_ > 1 || restored_) && !ended_ && session_expiry_ != 0;
   ended_ = false;
   if (sink_) {
     // Takeover (MQTT-3.1.4-3): the old connection is told why and closed; its will goes out unless the
