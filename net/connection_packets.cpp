@@ -20,7 +20,8 @@ void connection_base::violation(mqtt::reason_code code, std::string reason) {
 }
 
 void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> body) {
-  if (first_byte >> 4 == static_cast<uint8_t>(mqtt::packet_type::publish)) {
+  auto type = static_cast<mqtt::packet_type>(first_byte >> 4);
+  if (type == mqtt::packet_type::publish) {
     // One per thread, not per connection: reused for every PUBLISH, it costs an idle client nothing.
     thread_local mqtt::publish_packet publish;
     if (auto refused = mqtt::decode_publish(first_byte, body, version_, publish)) {
@@ -30,18 +31,15 @@ void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> bod
     on_publish(publish);
     return;
   }
-  auto type = static_cast<mqtt::packet_type>(first_byte >> 4);
-  bool is_ack = type == mqtt::packet_type::puback || type == mqtt::packet_type::pubrec ||
-                type == mqtt::packet_type::pubrel || type == mqtt::packet_type::pubcomp;
-  if (is_ack && body.size() == 2) {
-    // The common acknowledgement (success, no properties) needs no general decoding; anything unusual
-    // (wrong flags, packet id 0) takes the general path and its error.
-    uint8_t flags = first_byte & 0x0F;
-    auto id = static_cast<uint16_t>(body[0] << 8 | body[1]);
-    if (flags == (type == mqtt::packet_type::pubrel ? 0x02 : 0x00) && id != 0) {
-      to_session_.packets.emplace_back(actors::inbound_ack{type, id, mqtt::reason_code::success});
+  if (type == mqtt::packet_type::puback || type == mqtt::packet_type::pubrec ||
+      type == mqtt::packet_type::pubrel || type == mqtt::packet_type::pubcomp) {
+    thread_local mqtt::ack_packet ack;
+    if (auto refused = mqtt::decode_ack(first_byte, body, version_, ack)) {
+      violation(refused->code, std::move(refused->reason));
       return;
     }
+    to_session_.packets.emplace_back(actors::inbound_ack{ack.type, ack.packet_id, ack.code});
+    return;
   }
   auto decoded = mqtt::decode_packet(first_byte, body, version_);
   if (!decoded) {
@@ -49,9 +47,7 @@ void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> bod
     return;
   }
   auto& p = *decoded;
-  if (auto* ack = std::get_if<mqtt::ack_packet>(&p)) {
-    to_session_.packets.emplace_back(actors::inbound_ack{ack->type, ack->packet_id, ack->code});
-  } else if (auto* subscribe = std::get_if<mqtt::subscribe_packet>(&p)) {
+  if (auto* subscribe = std::get_if<mqtt::subscribe_packet>(&p)) {
     on_subscribe(*subscribe);
   } else if (auto* unsubscribe = std::get_if<mqtt::unsubscribe_packet>(&p)) {
     to_session_.packets.emplace_back(std::move(*unsubscribe));

@@ -281,6 +281,20 @@ bool read_auth(wire_reader& r, auth_packet& p) {
   return finish(r);
 }
 
+// Fixed header flags are reserved everywhere but PUBLISH (spec 2.1.3, MQTT-2.1.3-1).
+uint8_t reserved_flags(packet_type type) {
+  return type == packet_type::pubrel || type == packet_type::subscribe || type == packet_type::unsubscribe
+             ? 0x02
+             : 0x00;
+}
+
+// For a packet decoded again into the same storage: moved-from optionals stay engaged, so reset them.
+void clear_properties(properties& props) {
+  if (!has_no_properties(props)) {
+    props = properties{};
+  }
+}
+
 // Decodes straight into the variant: packets carry a large properties block, so every move counts.
 template <class Packet, class Read>
 result<packet> run(wire_reader& r, Read read) {
@@ -298,11 +312,25 @@ std::optional<protocol_error> decode_publish(uint8_t first_byte, std::span<const
   out.topic.clear();
   out.payload.clear();
   out.packet_id = 0;
-  if (!has_no_properties(out.props)) {
-    out.props = properties{};  // also after a move: moved-from optionals stay engaged
-  }
+  clear_properties(out.props);
   wire_reader r(body);
   if (!read_publish(r, first_byte & 0x0F, version, out)) {
+    return r.error();
+  }
+  return std::nullopt;
+}
+
+std::optional<protocol_error> decode_ack(uint8_t first_byte, std::span<const uint8_t> body,
+                                         protocol_version version, ack_packet& out) {
+  const auto type = static_cast<packet_type>(first_byte >> 4);
+  wire_reader r(body);
+  if ((first_byte & 0x0F) != reserved_flags(type)) {
+    r.fail(reason_code::malformed_packet, "reserved fixed header flags are wrong");
+    return r.error();
+  }
+  out.code = reason_code::success;
+  clear_properties(out.props);
+  if (!read_ack(r, type, version, out)) {
     return r.error();
   }
   return std::nullopt;
@@ -317,12 +345,7 @@ result<packet> decode_packet(uint8_t first_byte, std::span<const uint8_t> body, 
     r.fail(reason_code::protocol_error, "second CONNECT");  // MQTT-3.1.0-2
     return r.error();
   }
-  // Fixed header flags are reserved everywhere but PUBLISH (spec 2.1.3, MQTT-2.1.3-1).
-  const uint8_t expected_flags =
-      type == packet_type::pubrel || type == packet_type::subscribe || type == packet_type::unsubscribe
-          ? 0x02
-          : 0x00;
-  if (type != packet_type::publish && flags != expected_flags) {
+  if (type != packet_type::publish && flags != reserved_flags(type)) {
     r.fail(reason_code::malformed_packet, "reserved fixed header flags are wrong");
     return r.error();
   }

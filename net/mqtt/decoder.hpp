@@ -39,4 +39,9 @@ result<packet> decode_packet(uint8_t first_byte, std::span<const uint8_t> body, 
 std::optional<protocol_error> decode_publish(uint8_t first_byte, std::span<const uint8_t> body,
                                              protocol_version version, publish_packet& out);
 
+/// The same for PUBACK, PUBREC, PUBREL and PUBCOMP (`first_byte` names one of them): every QoS 1/2 message
+/// brings one or two, and none should cost a packet variant.
+std::optional<protocol_error> decode_ack(uint8_t first_byte, std::span<const uint8_t> body,
+                                         protocol_version version, ack_packet& out);
+
 }  // namespace mqhub::net::mqtt

@@ -106,6 +106,35 @@ TEST(decoder, decode_publish_refuses_what_decode_packet_refuses) {
   EXPECT_EQ(refused->code, reason_code::malformed_packet);
 }
 
+TEST(decoder, decode_ack_agrees_with_decode_packet_and_forgets_the_last_ack) {
+  struct sample {
+    uint8_t first_byte;
+    std::vector<uint8_t> body;
+    protocol_version version;
+  };
+  const sample samples[] = {
+      {0x40, bytes({0, 7}), v311},                          // PUBACK
+      {0x62, bytes({0, 7}), v311},                          // PUBREL
+      {0x60, bytes({0, 7}), v311},                          // PUBREL with wrong flags
+      {0x40, bytes({0, 0}), v311},                          // packet id 0
+      {0x40, bytes({0, 7, 0}), v311},                       // trailing byte
+      {0x50, bytes({0, 7, 0x10, 4, 0x1F, 0, 1, 'x'}), v5},  // PUBREC 0x10 with a reason string
+      {0x70, bytes({0, 7}), v5},                            // PUBCOMP, short form
+      {0x40, bytes({0, 7, 0x10, 3, 0x1F, 0, 9}), v5},       // property overruns the body
+  };
+  ack_packet reused;
+  for (const auto& s : samples) {
+    auto refused = decode_ack(s.first_byte, s.body, s.version, reused);
+    auto whole = decode_body(s.first_byte, s.body, s.version);
+    ASSERT_EQ(!refused, static_cast<bool>(whole)) << static_cast<int>(s.first_byte);
+    if (refused) {
+      EXPECT_EQ(refused->code, whole.error().code);
+    } else {
+      EXPECT_EQ(reused, std::get<ack_packet>(*whole)) << static_cast<int>(s.first_byte);
+    }
+  }
+}
+
 TEST(decoder, utf8_payload_with_format_indicator_is_accepted) {
   auto p = decode_body(0x30, bytes({0, 1, 't', 2, 0x01, 1, 0xC3, 0xA9}), v5);
   ASSERT_TRUE(p) << p.error().reason;
