@@ -27,6 +27,7 @@ class session_directory : public caf::event_based_actor {
 
   void connect(connect_request& request);
   bool may_end(const session_end_request& request);
+  void forget_failed(const caf::down_msg& down);
   caf::result<bool> restore(restore_sessions& restore);
   caf::result<bool> drain_sessions();
   /// A promise kept once every session has answered its message (or is gone).
