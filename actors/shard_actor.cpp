@@ -193,8 +193,12 @@ delivery& shard_actor::delivery_slot(uint64_t subscriber) {
 }
 
 void shard_actor::encode_once(const message_ptr& msg) {
-  if (deliveries_of_message_.empty())
+  // A single subscriber's session encodes straight into its own output: a shared encoding would only add
+  // two allocations and a copy (pairwise QoS 0, issue 5).
+  if (deliveries_of_message_.size() < 2) {
+    deliveries_of_message_.clear();
     return;
+  }
   // Per-subscriber parts (subscription identifiers, the time left of an expiry) rule out a shared encoding.
   encodings_.reset(msg);
   if (!msg->expires_at) {
