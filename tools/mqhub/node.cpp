@@ -101,6 +101,8 @@ int run_node(const node_options& options) {
   // an I/O thread and an actor no longer waits out a sleep, and the spinning leaves the 2 cores to the
   // work. Measured (issue 5): pairwise QoS 0 1.27M -> 1.46M msg/s, QoS 1 at 26k msg/s p50 123 -> 90 us.
   config.set("work-stealing.moderate-poll-attempts", size_t{0});
+  if (options.actor_threads != 0)
+    config.set("scheduler.max-threads", options.actor_threads);
   caf::actor_system system{config};
 
   auto stats = std::make_shared<actors::broker_stats>();

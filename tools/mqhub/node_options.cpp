@@ -46,6 +46,8 @@ int parse_options(int argc, char** argv, node_options& o) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
   app.add_option("--io-threads", o.io_threads, "network I/O threads (default: one per core)");
+  app.add_option("--actor-threads", o.actor_threads,
+                 "threads running shards and sessions (default: one per core, at least 4)");
   app.add_option("--shards", o.shards, "topic shards of this node (default: two per core)");
   app.add_option("--shard-levels", o.shard_levels, "topic levels hashed to choose a shard")
       ->check(CLI::Range(1, 16))
