@@ -33,9 +33,9 @@ struct node_options {
   std::vector<std::string> tls_hosts;  // extra names of the server certificate the node makes
   uint32_t tls_handshake_timeout = 10;
   std::vector<std::string> ws_origins;
-  size_t io_threads = 0;  // 0: one per core
+  size_t io_threads = 0;     // 0: one per core
   size_t actor_threads = 0;  // 0: CAF's default, the number of cores but at least 4
-  size_t shards = 0;      // 0: two per core
+  size_t shards = 0;         // 0: two per core
   size_t shard_levels = 2;
   uint32_t sys_interval = 10;
   net::connection_limits limits;
