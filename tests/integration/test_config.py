@@ -8,7 +8,8 @@ import tempfile
 
 import raw_mqtt
 from conftest import HOST, REPO
-from mqtt_helpers import mqhub_only
+from mqtt_helpers import mosquitto_pub, mqhub_only, unique_id
+from mqtt_helpers import subs  # noqa: F401,F811 (pytest fixtures)
 
 pytestmark = mqhub_only("mqhub's own command line")
 
@@ -44,6 +45,18 @@ def test_flag_overrides_the_config_file(start_broker, tmp_path):
     config.write_text("max-keepalive = 5\n")
     broker = start_broker(["--config", str(config), "--max-keepalive", "7"])
     assert server_keep_alive(broker) == 7, "expected the flag's Server Keep Alive 7 to win over the file's 5"
+
+
+def test_one_io_and_one_actor_thread_still_carry_every_qos(start_broker, subs):
+    # --actor-threads and --io-threads size the two pools; one thread each must not deadlock a round trip
+    # that needs both (CONNECT, SUBSCRIBE, QoS 2 through the session and the shard, and back).
+    broker = start_broker(["--actor-threads", "1", "--io-threads", "1"])
+    t = f"config/{unique_id('t')}"
+    sub = subs(broker, t, qos=2, count=3)
+    for qos in (0, 1, 2):
+        mosquitto_pub(broker, t, f"qos {qos}", qos=qos)
+    lines = sub.read(3)
+    assert lines == ["qos 0", "qos 1", "qos 2"], f"expected the three messages in order, got {lines}"
 
 
 def test_unknown_key_in_the_config_file_stops_the_start(tmp_path):
