@@ -238,6 +238,10 @@ void connection_base::attached(caf::actor session) {
     self->session_ = std::move(session);
     self->state_ = state::connected;
     self->services_->stats->clients_connected.fetch_add(1, std::memory_order_relaxed);
+    if (self->shut_down_when_attached_) {
+      self->say_shutting_down();
+      return;
+    }
     self->process_buffer();  // packets the client sent right after CONNECT
     self->read_more();
   });
@@ -261,14 +265,24 @@ void connection_base::shut_down() {
   if (!self)
     return;
   asio::post(io_, [self = std::move(self)] {
-    if (self->state_ == state::closed)
+    if (self->state_ == state::connecting) {
+      // The session has the CONNECT and its CONNACK may already be out (it writes it, then attaches): the
+      // DISCONNECT must come after it (MQTT-3.14.0-1), and it does once the session has attached.
+      self->shut_down_when_attached_ = true;
       return;
-    if (self->state_ == state::connected && self->version_ == mqtt::protocol_version::v5) {
-      self->queue_own(mqtt::disconnect_packet{mqtt::reason_code::server_shutting_down, {}});
-      self->flush_batches();
     }
-    self->finish(false, std::nullopt);
+    self->say_shutting_down();
   });
+}
+
+void connection_base::say_shutting_down() {
+  if (state_ == state::closed)
+    return;
+  if (state_ == state::connected && version_ == mqtt::protocol_version::v5) {
+    queue_own(mqtt::disconnect_packet{mqtt::reason_code::server_shutting_down, {}});
+    flush_batches();
+  }
+  finish(false, std::nullopt);
 }
 
 void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> session_expiry) {

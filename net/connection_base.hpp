@@ -97,6 +97,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void on_subscribe(net::mqtt::subscribe_packet& subscribe);
   void on_disconnect(const net::mqtt::disconnect_packet& disconnect);
   void violation(net::mqtt::reason_code code, std::string reason);
+  /// shut_down's work, on the connection thread.
+  void say_shutting_down();
 
   boost::asio::io_context& io_;
   std::shared_ptr<node_services> services_;
@@ -111,6 +113,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   size_t read_offered_ = 0;        // free space handed to the read in progress
   bool last_read_filled_ = false;  // it came back full: the client sends faster than we read
   bool paused_for_writes_ = false;
+  bool shut_down_when_attached_ = false;  // the node stops while the session is taking the CONNECT
 
   // Protocol state (connection thread only).
   net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
