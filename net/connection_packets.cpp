@@ -70,14 +70,20 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
       return;
     }
     if (publish.topic.empty()) {
-      auto it = topic_aliases_.find(alias);
-      if (it == topic_aliases_.end()) {
+      const std::string* known = nullptr;
+      if (topic_aliases_) {
+        if (auto it = topic_aliases_->find(alias); it != topic_aliases_->end())
+          known = &it->second;
+      }
+      if (known == nullptr) {
         violation(mqtt::reason_code::protocol_error, "unknown topic alias");  // MQTT-3.3.4-... 3.3.2.3.4
         return;
       }
-      publish.topic = it->second;
+      publish.topic = *known;
     } else {
-      topic_aliases_[alias] = publish.topic;
+      if (!topic_aliases_)
+        topic_aliases_ = std::make_unique<std::unordered_map<uint16_t, std::string>>();
+      (*topic_aliases_)[alias] = publish.topic;
     }
   }
   ++received_;
