@@ -155,7 +155,7 @@ void session_actor::flush() {
   if (queue_drops_unreported_ > 0)
     report_queue_drops();
   commit_writes();
-  if (output_held_until_ != 0)
+  if (output_held())
     return;  // on_commit flushes
   writer_.flush_to(sink_.get());
   if (sent_since_flush_ > 0) {

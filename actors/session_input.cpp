@@ -144,7 +144,7 @@ void session_actor::on_pubrel(uint16_t packet_id) {
   }
   // After PUBCOMP the client may reuse the id; were the stored id still there after a crash, its next
   // message would be taken for a resend and dropped.
-  writes_.delete_inbound_qos2(client_id_, packet_id);
+  writes().delete_inbound_qos2(client_id_, packet_id);
   hold_output_until_committed();
   writer_.append(pubcomp, version_);
 }

@@ -160,7 +160,7 @@ void session_actor::save_session() {
     record.will = *will_;
     record.will_delay_interval = will_->props.will_delay_interval.value_or(0);
   }
-  writes_.put_session(record);
+  writes().put_session(record);
   stored_ = true;
 }
 
@@ -176,67 +176,86 @@ void session_actor::drop_stored_session() {
   if (!stored_ && message_ids.empty())
     return;
   // Entries still on their way here are not listed: each is dequeued on its own when it arrives.
-  writes_.delete_session(client_id_, message_ids);
+  writes().delete_session(client_id_, message_ids);
   stored_ = false;
 }
 
 void session_actor::forget_stored(const delivery& item) {
   if (item.stored_sequence != 0)
-    writes_.dequeue(client_id_, item.stored_sequence, item.message_id);
+    writes().dequeue(client_id_, item.stored_sequence, item.message_id);
 }
 
 void session_actor::store_state(const delivery& item, storage::delivery_state state, uint16_t packet_id) {
   if (item.stored_sequence != 0)
-    writes_.update_entry(client_id_, item.stored_sequence, to_queue_entry(item, state, packet_id));
+    writes().update_entry(client_id_, item.stored_sequence, to_queue_entry(item, state, packet_id));
+}
+
+storage::write_batch& session_actor::writes() {
+  if (!commits_)
+    commits_ = std::make_unique<commit_state>();
+  return commits_->writes;
+}
+
+bool session_actor::has_writes() const {
+  return commits_ && !commits_->writes.empty();
+}
+
+bool session_actor::output_held() const {
+  return commits_ && commits_->output_held_until != 0;
 }
 
 void session_actor::after_commit(std::function<void(bool ok)> then) {
-  if (writes_.empty())
+  if (!has_writes())
     then(true);
   else
-    after_commit_.push_back(std::move(then));
+    commits_->after_commit.push_back(std::move(then));
 }
 
 void session_actor::hold_output_until_committed() {
-  output_needs_commit_ = output_needs_commit_ || !writes_.empty();
+  if (has_writes())
+    commits_->output_needs_commit = true;
 }
 
 void session_actor::discard_held_output() {
   // The bytes go, the hold stays: what the next connection is sent (a resent PUBLISH or PUBREL) depends on
   // the same state being stored.
-  if (output_held_until_ != 0)
+  if (output_held())
     writer_.flush_to(nullptr);
 }
 
 void session_actor::commit_writes() {
-  if (writes_.empty())
+  if (!has_writes())
     return;
-  if (after_commit_.empty() && !output_needs_commit_) {
-    context_.store->commit(std::exchange(writes_, {}));
+  auto& c = *commits_;
+  if (c.after_commit.empty() && !c.output_needs_commit) {
+    context_.store->commit(std::exchange(c.writes, {}));
     return;
   }
-  auto token = ++last_commit_token_;
-  if (!after_commit_.empty())
-    waiting_commits_.emplace(token, std::exchange(after_commit_, {}));
-  if (output_needs_commit_) {
+  auto token = ++c.last_token;
+  if (!c.after_commit.empty())
+    c.waiting.emplace(token, std::exchange(c.after_commit, {}));
+  if (c.output_needs_commit) {
     // Commits complete in order: once this one is in, so is every write the held output depends on.
-    output_held_until_ = token;
-    output_needs_commit_ = false;
+    c.output_held_until = token;
+    c.output_needs_commit = false;
   }
-  context_.store->commit(std::exchange(writes_, {}), caf::actor_cast<caf::actor>(this), token);
+  context_.store->commit(std::exchange(c.writes, {}), caf::actor_cast<caf::actor>(this), token);
 }
 
 void session_actor::on_commit(const commit_result& result) {
   if (!result.outcome)
     spdlog::error("storage: session {} not stored: {}", client_id_, result.outcome.failure().message);
-  if (auto it = waiting_commits_.find(result.token); it != waiting_commits_.end()) {
+  if (!commits_)
+    return;  // no commit of this session's is outstanding
+  auto& c = *commits_;
+  if (auto it = c.waiting.find(result.token); it != c.waiting.end()) {
     auto waiting = std::move(it->second);
-    waiting_commits_.erase(it);
+    c.waiting.erase(it);
     for (auto& then : waiting)
       then(result.outcome.ok());
   }
-  if (result.token == output_held_until_) {
-    output_held_until_ = 0;
+  if (result.token == c.output_held_until) {
+    c.output_held_until = 0;
     if (!result.outcome) {
       // The held packets promise state that is not stored: the client must not see them. It reconnects
       // and resumes from what is.
