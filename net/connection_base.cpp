@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <caf/send.hpp>
 
+#include "net/keepalive_sweep.hpp"
 #include "net/mqtt/encoder.hpp"
 #include "net/mqtt/frame.hpp"
 
@@ -25,7 +26,7 @@ constexpr size_t min_read_space = 256;
 
 connection_base::connection_base(asio::io_context& io, std::shared_ptr<node_services> services,
                                  peer_identity peer)
-    : io_(io), services_(std::move(services)), peer_(std::move(peer)), keepalive_timer_(io) {
+    : io_(io), services_(std::move(services)), peer_(std::move(peer)) {
   std::lock_guard guard{services_->connections_mutex};
   services_->connections.insert(this);
 }
@@ -41,7 +42,7 @@ void connection_base::start() {
   // A client must send CONNECT within a reasonable time (MQTT-3.1.4... 4.2): treat it like a keepalive of 10
   // s.
   keep_alive_ = 10;
-  arm_keepalive();
+  boost::asio::use_service<keepalive_sweep>(io_).watch(weak_from_this());
   transport_open([self = shared_from_this()](bool ok) {
     if (!ok)
       self->finish(false, std::nullopt);
@@ -291,7 +292,6 @@ void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> sess
   if (state_ == state::connected)
     services_->stats->clients_connected.fetch_sub(1, std::memory_order_relaxed);
   state_ = state::closed;
-  keepalive_timer_.cancel();
   flush_batches();
   if (session_ && !closed_notified_) {
     closed_notified_ = true;
@@ -309,30 +309,17 @@ void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> sess
     transport_close();
 }
 
-void connection_base::arm_keepalive() {
-  if (keep_alive_ == 0 || state_ == state::closed)
-    return;
-  // MQTT-3.1.2-22: one and a half times the keep alive without a packet ends the connection.
-  auto limit = std::chrono::milliseconds(keep_alive_ * 1500);
-  keepalive_timer_.expires_at(last_packet_at_ + limit);
-  keepalive_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec)
-      self->on_keepalive_timer();
-  });
-}
-
-void connection_base::on_keepalive_timer() {
+bool connection_base::check_keepalive(std::chrono::steady_clock::time_point now) {
   if (state_ == state::closed)
-    return;
-  auto limit = std::chrono::milliseconds(keep_alive_ * 1500);
-  if (std::chrono::steady_clock::now() - last_packet_at_ >= limit) {
-    if (state_ == state::connected)
-      violation(mqtt::reason_code::keep_alive_timeout, "keep alive timeout");
-    else
-      finish(false, std::nullopt);
-    return;
-  }
-  arm_keepalive();
+    return false;
+  // MQTT-3.1.2-22: one and a half times the keep alive without a packet ends the connection.
+  if (keep_alive_ == 0 || now - last_packet_at_ < std::chrono::milliseconds(keep_alive_ * 1500))
+    return true;
+  if (state_ == state::connected)
+    violation(mqtt::reason_code::keep_alive_timeout, "keep alive timeout");
+  else
+    finish(false, std::nullopt);
+  return false;
 }
 
 }  // namespace mqhub::net

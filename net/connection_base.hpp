@@ -14,7 +14,6 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <caf/actor.hpp>
 
 #include "actors/connection_sink.hpp"
@@ -42,6 +41,10 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void shut_down();
 
   boost::asio::io_context& executor_context() { return io_; }
+
+  /// From the keepalive_sweep, on the connection's thread: ends a connection silent for 1.5 x its keep alive
+  /// (or one that sent no CONNECT in time). False once the connection is closed: no need to look again.
+  bool check_keepalive(std::chrono::steady_clock::time_point now);
 
   // connection_sink
   void write(std::vector<actors::out_buffer> buffers) override;
@@ -81,8 +84,6 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void process_buffer();
   void start_write();
   void on_written(const boost::system::error_code& ec, size_t bytes);
-  void arm_keepalive();
-  void on_keepalive_timer();
   void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);
   void queue_own(const net::mqtt::packet& p);
   void flush_batches();
@@ -124,7 +125,6 @@ class connection_base : public actors::connection_sink, public std::enable_share
   uint16_t keep_alive_ = 0;
   std::chrono::steady_clock::time_point last_packet_at_;
   std::chrono::steady_clock::time_point read_at_;
-  boost::asio::steady_timer keepalive_timer_;
   // On the heap, made by the first alias: most clients use none, and an empty map is 56 bytes that took
   // the connection over a jemalloc size class (issue 5, RSS per idle connection).
   std::unique_ptr<std::unordered_map<uint16_t, std::string>> topic_aliases_;

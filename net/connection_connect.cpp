@@ -112,7 +112,6 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
   request.connack = std::move(connack);
 
   state_ = state::connecting;
-  arm_keepalive();
   caf::anon_send(services_->directory_of(client_id_), std::move(request));
 }
 
