@@ -211,6 +211,11 @@ struct will_delay_tick {
   uint64_t epoch = 0;
 };
 
+/// The session's less frequent messages, behind one handler: each handler in an actor's behaviour costs
+/// every session about 45 bytes (issue 5, RSS per idle connection).
+using session_event =
+    std::variant<connection_closed, session_expiry_tick, will_delay_tick, inbound_qos2_outcome, start_timers>;
+
 }  // namespace mqhub::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::publish_batch)
@@ -221,11 +226,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::unsubscribe_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_presence)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connect_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_input)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connection_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_end_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_expiry_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::will_delay_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::inbound_qos2_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::commit_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_sessions)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_session)
@@ -233,3 +234,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_retained)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::drain)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::end_of_session)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::start_timers)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_event)

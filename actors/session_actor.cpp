@@ -1,7 +1,9 @@
 #include "actors/session_actor.hpp"
 
 #include <chrono>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include <caf/actor_cast.hpp>
 
@@ -33,15 +35,29 @@ caf::behavior session_actor::make_behavior() {
       [this](connect_request& request) { take_connection(request); },
       [this](session_input& input) { handle_input(input); },
       [this](delivery_batch& batch) { deliver(batch); },
-      [this](const connection_closed& closed) { on_connection_closed(closed); },
-      [this](const session_expiry_tick& tick) { on_session_expiry(tick); },
-      [this](const will_delay_tick& tick) { on_will_delay(tick); },
+      [this](const session_event& event) { handle_event(event); },
       [this](const commit_result& result) { on_commit(result); },
       [this](restore_session& state) { return restore(state); },
-      [this](const inbound_qos2_outcome& outcome) { on_inbound_qos2_outcome(outcome); },
       [](drain) { return true; },
-      [this](start_timers) { start_restored_timers(); },
   };
+}
+
+void session_actor::handle_event(const session_event& event) {
+  std::visit(
+      [this](const auto& e) {
+        using event_type = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<event_type, connection_closed>)
+          on_connection_closed(e);
+        else if constexpr (std::is_same_v<event_type, session_expiry_tick>)
+          on_session_expiry(e);
+        else if constexpr (std::is_same_v<event_type, will_delay_tick>)
+          on_will_delay(e);
+        else if constexpr (std::is_same_v<event_type, inbound_qos2_outcome>)
+          on_inbound_qos2_outcome(e);
+        else
+          start_restored_timers();
+      },
+      event);
 }
 
 void session_actor::on_exit() {
@@ -133,7 +149,8 @@ void session_actor::on_connection_closed(const connection_closed& closed) {
       publish_will();
     } else {
       will_pending_ = true;
-      delayed_send(caf::actor_cast<caf::actor>(this), std::chrono::seconds(delay), will_delay_tick{epoch_});
+      delayed_send(caf::actor_cast<caf::actor>(this), std::chrono::seconds(delay),
+                   session_event{will_delay_tick{epoch_}});
     }
   }
   if (session_expiry_ == 0) {
@@ -142,7 +159,7 @@ void session_actor::on_connection_closed(const connection_closed& closed) {
   }
   if (session_expiry_ != never_expires)
     delayed_send(caf::actor_cast<caf::actor>(this), std::chrono::seconds(session_expiry_),
-                 session_expiry_tick{epoch_});
+                 session_event{session_expiry_tick{epoch_}});
   disconnected_at_ = storage::wall_clock_now();
   save_session();
   commit_writes();

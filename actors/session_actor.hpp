@@ -89,6 +89,7 @@ class session_actor : public caf::event_based_actor {
   void on_ack(const inbound_ack& ack);
   void on_pubrel(uint16_t packet_id);
   void on_inbound_qos2_outcome(const inbound_qos2_outcome& outcome);
+  void handle_event(const session_event& event);
   void on_subscribe(subscribe_command& command);
   void on_unsubscribe(const net::mqtt::unsubscribe_packet& unsubscribe);
   void send_to_shards(std::vector<publish_batch>& batches);

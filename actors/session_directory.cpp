@@ -19,7 +19,7 @@ caf::behavior session_directory::make_behavior() {
       [this](drain) { return drain_sessions(); },
       [this](start_timers) {
         for (const auto& [client_id, e] : sessions_)
-          send(e.session, start_timers{});
+          send(e.session, session_event{start_timers{}});
       },
   };
 }

@@ -130,7 +130,7 @@ void session_actor::start_restored_timers() {
   auto self = caf::actor_cast<caf::actor>(this);
   if (session_expiry_ != never_expires && disconnected_at_) {
     auto left = std::max<int64_t>(0, *disconnected_at_ + session_expiry_ - now);
-    delayed_send(self, std::chrono::seconds(left), session_expiry_tick{epoch_});
+    delayed_send(self, std::chrono::seconds(left), session_event{session_expiry_tick{epoch_}});
   }
   if (!will_)
     return;
@@ -141,7 +141,7 @@ void session_actor::start_restored_timers() {
   if (left <= 0)
     publish_will();
   else
-    delayed_send(self, std::chrono::seconds(left), will_delay_tick{epoch_});
+    delayed_send(self, std::chrono::seconds(left), session_event{will_delay_tick{epoch_}});
 }
 
 void session_actor::save_session() {

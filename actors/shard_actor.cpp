@@ -163,7 +163,7 @@ void shard_actor::acknowledge(const publish_batch& batch, const storage::status&
     if (ack.exactly_once)
       qos2.packet_ids.push_back(ack.packet_id);
   if (!qos2.packet_ids.empty() && batch.publisher_session)
-    send(batch.publisher_session, std::move(qos2));
+    send(batch.publisher_session, session_event{std::move(qos2)});
   if (!batch.publisher)
     return;
   if (!outcome && batch.publisher_version != mqtt::protocol_version::v5) {

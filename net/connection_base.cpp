@@ -231,7 +231,7 @@ void connection_base::attached(caf::actor session) {
     if (self->state_ == state::closed) {
       // The client went away while its session was being found: the session must hear it, or it would
       // think itself connected forever.
-      caf::anon_send(session, actors::connection_closed{self, false, std::nullopt});
+      caf::anon_send(session, actors::session_event{actors::connection_closed{self, false, std::nullopt}});
       return;
     }
     if (self->state_ != state::connecting)
@@ -295,7 +295,8 @@ void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> sess
   flush_batches();
   if (session_ && !closed_notified_) {
     closed_notified_ = true;
-    caf::anon_send(session_, actors::connection_closed{shared_from_this(), clean_disconnect, session_expiry});
+    caf::anon_send(session_, actors::session_event{actors::connection_closed{
+                                 shared_from_this(), clean_disconnect, session_expiry}});
   }
   session_ = caf::actor{};
   // Close once what is queued (a CONNACK or DISCONNECT with the reason) is written.
