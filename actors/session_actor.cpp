@@ -54,8 +54,10 @@ void session_actor::handle_event(const session_event& event) {
           on_will_delay(e);
         else if constexpr (std::is_same_v<event_type, inbound_qos2_outcome>)
           on_inbound_qos2_outcome(e);
-        else
+        else if constexpr (std::is_same_v<event_type, start_timers>)
           start_restored_timers();
+        else
+          static_assert(!sizeof(event_type), "a session_event without a handler");
       },
       event);
 }

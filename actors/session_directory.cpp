@@ -26,8 +26,8 @@ caf::behavior session_directory::make_behavior() {
 
 void session_directory::on_exit() {
   // Sessions go with their directory. Not by linking them: each exit of a linked session searches the
-  // directory's list of links, a scan per disconnect that grows with the sessions (15,000 disconnects:
-  // 210-360 ms of CPU linked, 20-50 ms not).
+  // directory's list of links, a scan per disconnect that grows with the sessions (15,000 connects and
+  // disconnects: 1.12-1.21 s of broker CPU linked, 0.85-0.90 s monitored).
   for (const auto& [client_id, e] : sessions_)
     caf::anon_send_exit(e.session, caf::exit_reason::user_shutdown);
   sessions_.clear();
