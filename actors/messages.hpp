@@ -65,6 +65,15 @@ struct delivery_batch {
   std::vector<delivery> deliveries;
 };
 
+/// A subscriber's connection as its shards see it. A shard writes QoS 0 deliveries to a connected
+/// subscriber itself: they touch no session state, and skipping the session saves an actor hop per batch on
+/// the hot path (issue 5).
+struct subscriber_link {
+  connection_sink_ptr sink;  // null while the session is offline: QoS 0 is then not kept for it
+  net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
+  uint32_t maximum_packet_size = 0;  // the client's limit (MQTT-3.1.2-24); 0: none
+};
+
 /// One subscription as the session registers it with a shard.
 struct subscription_request_entry {
   std::string filter;  // plain filter (without `$share/{group}/`)
@@ -80,10 +89,9 @@ struct subscription_request_entry {
 struct subscribe_request {
   caf::actor session;
   std::string client_id;
-  net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;  // for encoding once per layout
+  subscriber_link link;
   std::vector<subscription_request_entry> entries;
   bool persistent = false;  // the shard stores QoS 1/2 deliveries for this session (durable modes)
-  bool online = true;
   bool restoring = false;  // re-registered after a restart: no retained messages are sent
 };
 
@@ -103,11 +111,11 @@ struct end_of_session {
   unsubscribe_request unsubscribe;
 };
 
-/// Session → shard: the session's connection came or went; shared subscription groups pass over members
-/// that are offline (DESIGN §3).
+/// Session → shard: the session's connection came or went. The shard writes QoS 0 to the new link, and
+/// shared subscription groups pass over members that are offline (DESIGN §3).
 struct session_presence {
   caf::actor session;
-  bool online = true;
+  subscriber_link link;
   bool persistent = false;
 };
 

@@ -1,5 +1,7 @@
 #include "actors/packet_writer.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "actors/publish_encoding_cache.hpp"
@@ -44,6 +46,41 @@ void packet_writer::append_encoded(const delivery& item, uint16_t packet_id, boo
     seal_current();
     buffers_.emplace_back(item.msg, &payload);
   }
+}
+
+bool packet_writer::append_delivery(const delivery& item, net::mqtt::protocol_version version,
+                                    uint32_t maximum_packet_size, uint16_t packet_id, bool dup,
+                                    clock::time_point now) {
+  if (item.encoded && item.encoded_version == version) {
+    if (maximum_packet_size != 0 && item.encoded->size() > maximum_packet_size)
+      return false;
+    append_encoded(item, packet_id, dup);
+    return true;
+  }
+  const auto& msg = *item.msg;
+  // Reused across calls on this thread, so neither a session nor a shard carries one.
+  thread_local net::mqtt::publish_packet head;
+  head.topic = msg.topic;
+  head.qos_level = static_cast<net::mqtt::qos>(item.qos);
+  head.retain = item.retain;
+  head.dup = dup;
+  head.packet_id = packet_id;
+  if (version == net::mqtt::protocol_version::v5) {
+    head.props = msg.properties();
+    head.props.subscription_identifiers = item.subscription_ids;
+    if (msg.expires_at) {
+      // The receiver sees the time left, not the original interval (MQTT-3.3.2-6).
+      auto left = std::chrono::ceil<std::chrono::seconds>(*msg.expires_at - now).count();
+      head.props.message_expiry_interval = static_cast<uint32_t>(std::max<int64_t>(left, 1));
+    }
+    if (maximum_packet_size != 0) {
+      head.payload.clear();
+      if (net::mqtt::encoded_size(head, version) + msg.payload.size() > maximum_packet_size)
+        return false;
+    }
+  }
+  append_publish(head, item.msg, version);
+  return true;
 }
 
 void packet_writer::seal_current() {

@@ -31,6 +31,12 @@ class packet_writer {
   /// when small (cheaper than sharing across threads), with packet id and DUP patched in for QoS 1/2.
   void append_encoded(const delivery& item, uint16_t packet_id, bool dup);
 
+  /// A PUBLISH of `item` with its subscriber's parts (subscription identifiers, the expiry time left), as
+  /// the shard encoded it when it could. False, and nothing appended, when it exceeds the client's Maximum
+  /// Packet Size (0: none); the caller discards it as if delivered (MQTT-3.1.2-25).
+  bool append_delivery(const delivery& item, net::mqtt::protocol_version version,
+                       uint32_t maximum_packet_size, uint16_t packet_id, bool dup, clock::time_point now);
+
   bool empty() const { return current_.empty() && buffers_.empty(); }
 
   /// Hands the batch to the sink (if any) and starts a new one.

@@ -122,12 +122,10 @@ void session_actor::take_connection(connect_request& request) {
   writer_.append(request.connack, version_);
   flush();
   sink_->attached(caf::actor_cast<caf::actor>(this));
+  // After the CONNACK is queued: the shards write QoS 0 to the new connection from their next batch on.
+  shards_store_entries_ = persists();
   if (had_session)
-    announce_presence(true);
-  if (shards_store_entries_ != persists()) {
-    shards_store_entries_ = persists();
-    announce_presence(true, true);
-  }
+    announce_presence();
   auto now = clock::now();
   resend_inflight(now);  // MQTT-4.4.0-1
   fill_window(now);
@@ -140,7 +138,7 @@ void session_actor::on_connection_closed(const connection_closed& closed) {
   sink_.reset();
   discard_held_output();
   ++epoch_;
-  announce_presence(false);
+  announce_presence();
   if (closed.session_expiry)
     session_expiry_ = *closed.session_expiry;
   if (closed.clean_disconnect)
@@ -261,19 +259,15 @@ void session_actor::send_unsubscribes(std::vector<unsubscribe_request>& requests
   }
 }
 
-void session_actor::announce_presence(bool online, bool to_every_shard) {
-  // Only shared groups care whether a member is connected, so only their shards are told, unless whether
-  // the session persists changed, which every shard of its subscriptions needs to know.
+void session_actor::announce_presence() {
   const auto& shards = *context_.shards;
   std::vector<bool> told(shards.size(), false);
   auto self = caf::actor_cast<caf::actor>(this);
   for (const auto& [filter, entry] : subscriptions_) {
-    if (entry.group.empty() && !to_every_shard)
-      continue;
     shards.for_each_shard_of_filter(entry.filter, [&](size_t i) {
       if (!told[i]) {
         told[i] = true;
-        send(shards[i], session_presence{self, online, shards_store_entries_});
+        send(shards[i], session_presence{self, link(), shards_store_entries_});
       }
     });
   }

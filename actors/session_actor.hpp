@@ -56,7 +56,9 @@ class session_actor : public caf::event_based_actor {
   /// Empties the subscriptions and returns the unsubscribe request for each shard.
   std::vector<unsubscribe_request> take_subscriptions();
   void send_unsubscribes(std::vector<unsubscribe_request>& requests);
-  void announce_presence(bool online, bool to_every_shard = false);
+  /// Tells every shard of the session's subscriptions its current link (connected or not, persistent or not).
+  void announce_presence();
+  subscriber_link link() const { return {sink_, version_, client_maximum_packet_size_}; }
   void disconnect(net::mqtt::reason_code code, std::string reason);
 
   // Storage (session_storage.cpp).

@@ -63,42 +63,10 @@ void session_actor::start_publish(delivery&& item, clock::time_point now) {
 }
 
 bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool dup, clock::time_point now) {
-  if (item.encoded && item.encoded_version == version_) {
-    if (client_maximum_packet_size_ != 0 && item.encoded->size() > client_maximum_packet_size_) {
-      context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);  // MQTT-3.1.2-25
-      return false;
-    }
-    writer_.append_encoded(item, packet_id, dup);
-    ++sent_since_flush_;
-    return true;
+  if (!writer_.append_delivery(item, version_, client_maximum_packet_size_, packet_id, dup, now)) {
+    context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);  // MQTT-3.1.2-25
+    return false;
   }
-  const auto& msg = *item.msg;
-  // Reused across calls and sessions of this thread, so an idle session does not carry one.
-  thread_local mqtt::publish_packet head;
-  head.topic = msg.topic;
-  head.qos_level = static_cast<mqtt::qos>(item.qos);
-  head.retain = item.retain;
-  head.dup = dup;
-  head.packet_id = packet_id;
-  if (v5()) {
-    head.props = msg.properties();
-    head.props.subscription_identifiers = item.subscription_ids;
-    if (msg.expires_at) {
-      // The receiver sees the time left, not the original interval (MQTT-3.3.2-6).
-      auto left = std::chrono::ceil<std::chrono::seconds>(*msg.expires_at - now).count();
-      head.props.message_expiry_interval = static_cast<uint32_t>(std::max<int64_t>(left, 1));
-    }
-    if (client_maximum_packet_size_ != 0) {
-      head.payload.clear();
-      auto size = mqtt::encoded_size(head, version_) + msg.payload.size();
-      if (size > client_maximum_packet_size_) {
-        // Too large for this client: discarded as if delivered (MQTT-3.1.2-25).
-        context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
-        return false;
-      }
-    }
-  }
-  writer_.append_publish(head, item.msg, version_);
   ++sent_since_flush_;
   return true;
 }

@@ -216,7 +216,7 @@ void session_actor::on_subscribe(subscribe_command& command) {
       continue;
     requests[s].session = self;
     requests[s].client_id = client_id_;
-    requests[s].version = version_;
+    requests[s].link = link();
     requests[s].persistent = shards_store_entries_;
     ++state->replies_missing;
     request(shards[s], caf::infinite, std::move(requests[s])).then([state, finish](subscribe_reply& reply) {

@@ -108,9 +108,8 @@ caf::result<bool> session_actor::restore(restore_session& restore) {
     auto& r = requests[s];
     r.session = self;
     r.client_id = client_id_;
-    r.version = version_;
+    r.link = link();  // offline
     r.persistent = true;
-    r.online = false;
     r.restoring = true;
     ++*missing;
     request(shards[s], caf::infinite, std::move(r)).then([promise, missing](subscribe_reply&) mutable {

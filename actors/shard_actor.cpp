@@ -11,8 +11,11 @@ namespace mqhub::actors {
 namespace mqtt = net::mqtt;
 
 shard_actor::shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats,
-                         std::shared_ptr<durable_store> store)
-    : caf::event_based_actor(cfg), stats_(std::move(stats)), store_(std::move(store)) {}
+                         std::shared_ptr<durable_store> store, size_t write_buffer_limit)
+    : caf::event_based_actor(cfg),
+      stats_(std::move(stats)),
+      store_(std::move(store)),
+      write_buffer_limit_(write_buffer_limit) {}
 
 caf::behavior shard_actor::make_behavior() {
   return {
@@ -22,7 +25,7 @@ caf::behavior shard_actor::make_behavior() {
       [this](const end_of_session& end) { return end_session(end); },
       [this](const session_presence& presence) {
         if (auto it = subscribers_.find(presence.session.id()); it != subscribers_.end()) {
-          it->second.online = presence.online;
+          it->second.link = presence.link;
           it->second.persistent = presence.persistent;
         }
       },
@@ -74,7 +77,7 @@ void shard_actor::route(publish_batch& batch) {
   auto& waiting = pending_.emplace_back();
   for (auto& [id, deliveries] : batches_)
     if (auto it = subscribers_.find(id); it != subscribers_.end())
-      waiting.batches.emplace_back(it->second.session, std::move(deliveries));
+      waiting.batches.push_back({id, it->second.session, std::move(deliveries)});
   batches_.clear();
   batch.messages.clear();
   waiting.acks = std::move(batch);
@@ -90,9 +93,48 @@ void shard_actor::route(publish_batch& batch) {
 void shard_actor::send_deliveries(std::vector<std::pair<uint64_t, delivery_batch>>& batches) {
   for (auto& [id, deliveries] : batches) {
     if (auto it = subscribers_.find(id); it != subscribers_.end())
-      send(it->second.session, std::move(deliveries));
+      dispatch(id, it->second.session, deliveries);
   }
   batches.clear();
+}
+
+void shard_actor::dispatch(uint64_t subscriber_id, const caf::actor& session, delivery_batch& batch) {
+  if (auto it = subscribers_.find(subscriber_id); it != subscribers_.end())
+    write_qos0(it->second.link, batch);
+  if (!batch.deliveries.empty())
+    send(session, std::move(batch));
+}
+
+void shard_actor::write_qos0(const subscriber_link& link, delivery_batch& batch) {
+  auto& deliveries = batch.deliveries;
+  auto now = clock::now();
+  // Asked once per batch: a connection that cannot keep up loses QoS 0, not memory (DESIGN §5).
+  bool has_room = link.sink && link.sink->pending_bytes() <= write_buffer_limit_;
+  uint64_t sent = 0;
+  uint64_t dropped = 0;
+  size_t kept = 0;
+  for (auto& d : deliveries) {
+    if (d.qos != 0) {
+      if (&deliveries[kept] != &d)
+        deliveries[kept] = std::move(d);
+      ++kept;
+      continue;
+    }
+    // Offline: QoS 0 is not kept for later (DESIGN §3), as mosquitto's default and managed IoT hubs do.
+    if (!link.sink || d.msg->expired(now))
+      continue;
+    if (has_room &&
+        qos0_writer_.append_delivery(d, link.version, link.maximum_packet_size, 0, false, now))
+      ++sent;
+    else
+      ++dropped;
+  }
+  deliveries.resize(kept);
+  qos0_writer_.flush_to(link.sink.get());
+  if (sent > 0)
+    stats_->messages_sent.fetch_add(sent, std::memory_order_relaxed);
+  if (dropped > 0)
+    stats_->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
 }
 
 void shard_actor::persist(const message_ptr& msg, const clocks& now) {
@@ -138,12 +180,12 @@ void shard_actor::release_committed() {
   while (!pending_.empty() && pending_.front().committed) {
     auto& front = pending_.front();
     if (front.outcome) {
-      for (auto& [session, deliveries] : front.batches)
-        send(session, std::move(deliveries));
+      for (auto& addressed : front.batches)
+        dispatch(addressed.subscriber, addressed.session, addressed.deliveries);
     } else {
       uint64_t dropped = 0;
-      for (const auto& [id, deliveries] : front.batches)
-        dropped += deliveries.deliveries.size();
+      for (const auto& addressed : front.batches)
+        dropped += addressed.deliveries.deliveries.size();
       stats_->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
       spdlog::warn("storage: {} deliveries dropped, their messages were not stored: {}", dropped,
                    front.outcome.failure().message);
@@ -207,8 +249,8 @@ void shard_actor::encode_once(const message_ptr& msg) {
       auto it = subscribers_.find(ref.subscriber);
       if (!d.subscription_ids.empty() || it == subscribers_.end())
         continue;
-      d.encoded = encodings_.get(it->second.version, d.qos, d.retain);
-      d.encoded_version = it->second.version;
+      d.encoded = encodings_.get(it->second.link.version, d.qos, d.retain);
+      d.encoded_version = it->second.link.version;
     }
   }
   deliveries_of_message_.clear();
@@ -252,7 +294,7 @@ void shard_actor::route_one(const message_ptr& msg) {
       [&](const subscription_entry& entry) { shared_matches_.push_back(entry); },
       [&](const subscription_entry& entry) {
         auto it = subscribers_.find(entry.subscriber);
-        return it != subscribers_.end() && it->second.online;
+        return it != subscribers_.end() && it->second.link.sink != nullptr;
       });
   // A shared subscription is a subscription of its own: never merged with the member's other ones.
   for (const auto& entry : shared_matches_) {
@@ -271,8 +313,7 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
   auto& sub = subscribers_[id];
   sub.session = request.session;
   sub.client_id = request.client_id;
-  sub.version = request.version;
-  sub.online = request.online;
+  sub.link = request.link;
   sub.persistent = request.persistent;
   auto now = clock::now();
   int64_t added = 0;

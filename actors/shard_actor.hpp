@@ -14,8 +14,10 @@
 #include "actors/broker_stats.hpp"
 #include "actors/durable_store.hpp"
 #include "actors/messages.hpp"
+#include "actors/packet_writer.hpp"
 #include "actors/publish_encoding_cache.hpp"
 #include "actors/retained_store.hpp"
+#include "actors/session_limits.hpp"
 #include "actors/stored_form.hpp"
 #include "actors/subscription_trie.hpp"
 
@@ -29,8 +31,11 @@ namespace mqhub::actors {
 /// the PUBACK/PUBREC leave only once it is committed, and batches leave in the order they came.
 class shard_actor : public caf::event_based_actor {
  public:
+  /// `write_buffer_limit`: bytes queued on a subscriber's connection beyond which QoS 0 deliveries to it are
+  /// dropped.
   shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats,
-              std::shared_ptr<durable_store> store = nullptr);
+              std::shared_ptr<durable_store> store = nullptr,
+              size_t write_buffer_limit = session_limits{}.write_buffer_limit);
 
   caf::behavior make_behavior() override;
   void on_exit() override;
@@ -39,10 +44,16 @@ class shard_actor : public caf::event_based_actor {
   struct subscriber {
     caf::actor session;
     std::string client_id;
-    net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
+    subscriber_link link;
     size_t subscriptions = 0;
-    bool online = true;
     bool persistent = false;
+  };
+
+  /// Deliveries routed to one subscriber, addressed when routed: the subscriber may leave meanwhile.
+  struct addressed_batch {
+    uint64_t subscriber = 0;
+    caf::actor session;
+    delivery_batch deliveries;
   };
 
   /// A routed batch waiting for its commit, or behind one that does.
@@ -50,8 +61,7 @@ class shard_actor : public caf::event_based_actor {
     uint64_t token = 0;
     bool committed = false;
     storage::status outcome;
-    std::vector<std::pair<caf::actor, delivery_batch>>
-        batches;         // addressed: a subscriber may leave meanwhile
+    std::vector<addressed_batch> batches;
     publish_batch acks;  // messages, acks and the publisher; what is left of the batch once routed
     std::optional<caf::typed_response_promise<bool>> barrier;  // an ended session waiting for the above
   };
@@ -61,6 +71,10 @@ class shard_actor : public caf::event_based_actor {
   /// Adds what `msg` and its deliveries change in storage to `writes_`.
   void persist(const message_ptr& msg, const clocks& now);
   void send_deliveries(std::vector<std::pair<uint64_t, delivery_batch>>& batches);
+  /// QoS 0 deliveries go straight to the subscriber's connection, the rest to its session.
+  void dispatch(uint64_t subscriber_id, const caf::actor& session, delivery_batch& batch);
+  /// Writes and removes the QoS 0 deliveries of `batch`.
+  void write_qos0(const subscriber_link& link, delivery_batch& batch);
   void on_commit(const commit_result& result);
   void release_committed();
   void acknowledge(const publish_batch& batch, const storage::status& outcome);
@@ -72,6 +86,7 @@ class shard_actor : public caf::event_based_actor {
 
   std::shared_ptr<broker_stats> stats_;
   std::shared_ptr<durable_store> store_;
+  size_t write_buffer_limit_;
   subscription_trie trie_;
   retained_store retained_;
   std::unordered_map<uint64_t, subscriber> subscribers_;
@@ -89,6 +104,7 @@ class shard_actor : public caf::event_based_actor {
   };
   std::vector<delivery_ref> deliveries_of_message_;  // indices: the batches grow while a message is routed
   publish_encoding_cache encodings_;
+  packet_writer qos0_writer_;
 
   // Durable modes.
   storage::write_batch writes_;  // of the batch being routed

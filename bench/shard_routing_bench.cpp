@@ -1,6 +1,7 @@
 // Shard batch routing (issue 5): one shard actor routes a publish_batch of N QoS 0 messages (64 B payloads;
-// `--durability memory`, so no store) to subscriber actors; an iteration ends when every delivery arrived.
-// items/s are messages routed; `deliveries` is the rate at which the subscribers received them.
+// `--durability memory`, so no store) to connected subscribers, whose connections it writes to itself; an
+// iteration ends when every PUBLISH was written. items/s are messages routed; `deliveries` is the rate at
+// which the subscribers' connections received them.
 //
 // pairwise: message i goes to topic i, whose only subscriber is subscriber i (N delivery batches of one).
 // fan_out: every message goes to one topic with 64 subscribers (64 delivery batches of N).
@@ -26,6 +27,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/broker_stats.hpp"
+#include "actors/connection_sink.hpp"
 #include "actors/message.hpp"
 #include "actors/messages.hpp"
 #include "actors/shard_actor.hpp"
@@ -33,7 +35,8 @@
 namespace {
 
 using mqhub::actors::broker_stats;
-using mqhub::actors::delivery_batch;
+using mqhub::actors::connection_sink;
+using mqhub::actors::out_buffer;
 using mqhub::actors::message;
 using mqhub::actors::message_ptr;
 using mqhub::actors::publish_batch;
@@ -55,15 +58,50 @@ struct tally {
   caf::actor waiter;
 };
 
-caf::behavior counting_subscriber(caf::event_based_actor* self, const std::shared_ptr<tally>& counts) {
-  return {
-      [self, counts](const delivery_batch& batch) {
-        const auto received = static_cast<int64_t>(batch.deliveries.size());
-        if (counts->outstanding.fetch_sub(received, std::memory_order_acq_rel) == received) {
-          self->send(counts->waiter, routed_atom::value);
-        }
-      },
-  };
+// Each packet is whole in one buffer here: 64 B payloads are copied, never shared.
+int64_t count_packets(const std::string& bytes) {
+  int64_t packets = 0;
+  size_t at = 0;
+  while (at < bytes.size()) {
+    size_t length = 0;
+    size_t shift = 0;
+    size_t i = at + 1;
+    uint8_t digit = 0;
+    do {
+      digit = static_cast<uint8_t>(bytes[i++]);
+      length |= static_cast<size_t>(digit & 0x7F) << shift;
+      shift += 7;
+    } while ((digit & 0x80) != 0);
+    at = i + length;
+    ++packets;
+  }
+  return packets;
+}
+
+// A subscriber's connection that counts the PUBLISHes the shard writes to it.
+class counting_sink : public connection_sink {
+ public:
+  explicit counting_sink(std::shared_ptr<tally> counts) : counts_(std::move(counts)) {}
+
+  void write(std::vector<out_buffer> buffers) override {
+    int64_t received = 0;
+    for (const auto& b : buffers)
+      received += count_packets(*b);
+    if (counts_->outstanding.fetch_sub(received, std::memory_order_acq_rel) == received)
+      caf::anon_send(counts_->waiter, routed_atom::value);
+  }
+  void attached(caf::actor /*session*/) override {}
+  void close() override {}
+  void abort() override {}
+  size_t pending_bytes() const override { return 0; }
+
+ private:
+  std::shared_ptr<tally> counts_;
+};
+
+// Stands in for the session, which QoS 0 deliveries no longer reach.
+caf::behavior idle_session() {
+  return {[](caf::unit_t) {}};
 }
 
 std::string topic_of(size_t index) {
@@ -96,9 +134,10 @@ void run_routing(benchmark::State& state, routing kind) {
     std::vector<caf::actor> subscribers;
     for (size_t t = 0; t < topics; ++t) {
       for (size_t s = 0; s < subscribers_per_topic; ++s) {
-        auto subscriber = system.spawn(counting_subscriber, counts);
+        auto subscriber = system.spawn(idle_session);
         subscribe_request request;
         request.session = subscriber;
+        request.link.sink = std::make_shared<counting_sink>(counts);
         request.client_id = "subscriber-" + std::to_string(subscribers.size());
         auto& entry = request.entries.emplace_back();
         entry.filter = topic_of(t);  // QoS 0, not shared, no options

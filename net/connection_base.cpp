@@ -172,8 +172,8 @@ void connection_base::write(std::vector<actors::out_buffer> buffers) {
   bool schedule = false;
   {
     std::lock_guard guard{write_mutex_};
-    if (close_requested_ && !write_scheduled_)
-      return;  // the transport is closed or closing
+    if (close_requested_ || writes_refused_)
+      return;  // the transport is closed or closing: what was queued before goes out, nothing after it
     pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
     if (pending_.empty())
       pending_ = std::move(buffers);
@@ -249,6 +249,10 @@ void connection_base::attached(caf::actor session) {
 }
 
 void connection_base::close() {
+  {
+    std::lock_guard guard{write_mutex_};
+    writes_refused_ = true;
+  }
   asio::post(io_, [self = shared_from_this()] {
     // The session closes a connection it has given up (takeover, protocol error): it needs no notice.
     self->closed_notified_ = true;

@@ -140,6 +140,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   std::vector<actors::out_buffer> pending_;
   bool write_scheduled_ = false;
   bool close_requested_ = false;
+  // Set by the session's close() before the connection thread gets to it: a shard writing QoS 0 to this
+  // connection meanwhile must not put a PUBLISH behind the session's last packet (a DISCONNECT).
+  bool writes_refused_ = false;
   std::atomic<size_t> pending_bytes_{0};
   std::vector<actors::out_buffer> writing_;  // owned by the write in progress
   std::vector<boost::asio::const_buffer> write_buffers_;

@@ -80,6 +80,51 @@ def test_messages_for_an_offline_session_are_delivered_on_reconnect(broker, clie
     assert len(got) <= 4, f"expected no duplicates, got {got}"
 
 
+def session_props(protocol):
+    return props(PacketTypes.CONNECT, SessionExpiryInterval=60) if protocol == V5 else None
+
+
+@pytest.mark.parametrize("first, second", [pytest.param(V311, V5, id="v311-then-v5"),
+                                           pytest.param(V5, V311, id="v5-then-v311")])
+@pytest.mark.parametrize("handover", ["reconnect", "takeover"])
+def test_a_resumed_session_gets_qos0_on_its_new_connection_in_its_new_protocol(broker, clients, first, second,
+                                                                               handover):
+    # Shards write QoS 0 straight to a subscriber's connection (DESIGN §3): a resumed session must be reached on
+    # its new connection without subscribing again, encoded for the protocol version it now speaks.
+    cid, t = unique_id("resume0"), topic("resume0")
+    sub = clients(broker, client_id=cid, protocol=first, clean=False, properties=session_props(first))
+    sub.subscribe(t, 0)
+    if handover == "reconnect":
+        sub.disconnect()
+    back = clients(broker, client_id=cid, protocol=second, clean=False, properties=session_props(second))
+    assert back.session_present, f"expected Session Present 1 when the session resumes by {handover}"
+    if handover == "takeover":
+        assert sub.disconnected.wait(5), "expected the first connection to be closed by the takeover"
+    pub = clients(broker)
+    sent = [b"m%d" % i for i in range(20)]
+    for payload in sent:
+        pub.publish(t, payload, qos=0)
+    got = [(m.topic, m.payload, m.qos) for m in back.receive_n(20, what="the QoS 0 messages")]
+    assert got == [(t, p, 0) for p in sent], f"expected the 20 QoS 0 messages in order, got {got}"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_offline_session_keeps_qos1_messages_but_not_qos0(broker, clients, protocol):
+    # QoS 0 is not kept for an offline session (DESIGN §3; as mosquitto's default and managed IoT hubs): what
+    # the session does keep, QoS 1, still arrives.
+    cid, t = unique_id("keep"), topic("keep")
+    sub = clients(broker, client_id=cid, protocol=protocol, clean=False, properties=session_props(protocol))
+    sub.subscribe(t, 1)
+    sub.disconnect()
+    pub = clients(broker, protocol=protocol)
+    pub.publish(t, b"q0", qos=0)
+    pub.publish(t, b"q1", qos=1)
+    back = clients(broker, client_id=cid, protocol=protocol, clean=False, properties=session_props(protocol))
+    got = [(m.payload, m.qos) for m in back.receive_n(1, what="the queued QoS 1 message")] + \
+          [(m.payload, m.qos) for m in back.drain(0.3)]
+    assert got == [(b"q1", 1)], f"expected only the QoS 1 message, got {got}"
+
+
 def persistent_connect(raw, client_id, version):
     properties = [(raw_mqtt.SESSION_EXPIRY_INTERVAL, 60)] if version == 5 else ()
     return raw.connect(client_id, clean=False, properties=properties)
