@@ -274,18 +274,26 @@ def test_a_publish_larger_than_the_maximum_packet_size_is_refused_with_0x95(star
         assert_disconnected_with(c, r.RC_PACKET_TOO_LARGE, "a 2 KiB PUBLISH with a 1024-byte limit")
 
 
-def test_the_broker_drops_messages_larger_than_the_clients_maximum_packet_size(broker, clients):
+@pytest.mark.parametrize("qos", [0, 1])
+@pytest.mark.parametrize("others", [0, 1], ids=["alone", "beside-another-subscriber"])
+def test_the_broker_drops_messages_larger_than_the_clients_maximum_packet_size(broker, clients, qos, others):
     # MQTT-3.1.2-25: the Server MUST NOT send a packet exceeding the Client's Maximum Packet Size; it discards the
-    # message for that Client and goes on with the next.
+    # message for that Client and goes on with the next. QoS 0 is written by the shard and QoS 1 by the session;
+    # with another subscriber the PUBLISH is encoded once for both, alone it is encoded for the one.
     topic = f"small/{unique_id()}"
     sub = clients(broker, properties=connect_props(MaximumPacketSize=200))
-    sub.subscribe(topic, qos=1)
+    sub.subscribe(topic, qos=qos)
+    unlimited = [clients(broker) for _ in range(others)]
+    for other in unlimited:
+        other.subscribe(topic, qos=qos)
     pub = clients(broker)
-    pub.publish(topic, b"L" * 1024, qos=1)
-    pub.publish(topic, b"small", qos=1)
+    pub.publish(topic, b"L" * 1024, qos=qos)
+    pub.publish(topic, b"small", qos=qos)
     got = [m.payload for m in sub.receive_n(1, what="the small message")] + [m.payload for m in sub.drain(0.3)]
     assert got == [b"small"], f"expected only the small message (the 1 KiB one exceeds 200 bytes), got " \
                               f"{[p[:16] + b'...' if len(p) > 16 else p for p in got]}"
+    for other in unlimited:
+        assert [m.payload for m in other.receive_n(2, what="both messages")] == [b"L" * 1024, b"small"]
 
 
 # ---------------------------------------------------------------------------------------------- problem information

@@ -4,7 +4,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 
 import raw_mqtt
-from mqtt_helpers import V311, V5, props, unique_id
+from mqtt_helpers import V311, V5, mqhub_only, props, unique_id
 
 from mqtt_helpers import clients, raws  # noqa: F401,F811 (pytest fixtures)
 
@@ -225,3 +225,33 @@ def test_a_subscriber_that_stops_reading_gets_every_byte_in_order_when_it_reads_
         assert m.topic == t
         assert m.payload == bytes([i]) * size, f"message {i}: {len(m.payload)} bytes, first {m.payload[:1]!r}"
         sub.puback(m.packet_id)
+
+
+@mqhub_only("--write-buffer-limit")
+def test_qos0_for_a_subscriber_that_stops_reading_is_dropped_beyond_the_write_buffer_limit(start_broker, raws):
+    # Bounded memory per client: once a connection holds --write-buffer-limit bytes unwritten, QoS 0 for it is
+    # dropped (by its shard, which writes QoS 0 itself). What the subscriber does get is whole and in order.
+    b = start_broker(["--write-buffer-limit", "262144"])
+    t = topic("slow0")
+    sub = raws(b, 5)
+    sub.connect(unique_id("slow0"))
+    sub.sock.sock.setsockopt(raw_mqtt.socket.SOL_SOCKET, raw_mqtt.socket.SO_RCVBUF, 65536)
+    _, codes, _ = sub.subscribe(1, [(t, 0)])
+    assert codes == [0], f"expected QoS 0 granted, got {codes}"
+    pub = raws(b, 5)
+    pub.connect(unique_id("slow0-pub"))
+    # 40 MiB: far beyond the limit plus what the kernel's socket buffers can absorb.
+    count, size = 2560, 16 * 1024
+    for i in range(count):
+        pub.publish(t, i.to_bytes(4, "big") + b"x" * (size - 4))
+    pub.sock.send(raw_mqtt.pingreq())
+    pub.expect(raw_mqtt.PINGRESP, timeout=30)  # every PUBLISH before it was read
+    got = []
+    while (pkt := sub.sock.read_packet(timeout=1.0)) is not None:
+        assert pkt[0] == raw_mqtt.PUBLISH, f"expected only PUBLISHes, got {raw_mqtt.PACKET_NAMES.get(pkt[0])}"
+        m = raw_mqtt.parse_publish(pkt[1], pkt[2], 5)
+        assert len(m.payload) == size, f"expected whole {size}-byte payloads, got {len(m.payload)}"
+        got.append(int.from_bytes(m.payload[:4], "big"))
+    assert got, "expected the subscriber to get the messages sent before its connection filled up"
+    assert got == sorted(set(got)), "expected what arrives to be in publish order without repeats"
+    assert len(got) < count, f"expected QoS 0 beyond the write buffer limit to be dropped, got all {count}"
