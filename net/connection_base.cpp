@@ -26,7 +26,7 @@ constexpr size_t min_read_space = 256;
 
 connection_base::connection_base(asio::io_context& io, std::shared_ptr<node_services> services,
                                  peer_identity peer)
-    : io_(io), services_(std::move(services)), peer_(std::move(peer)) {
+    : io_(io), services_(std::move(services)), peer_(std::make_unique<peer_identity>(std::move(peer))) {
   std::lock_guard guard{services_->connections_mutex};
   services_->connections.insert(this);
 }
@@ -60,6 +60,13 @@ void connection_base::read_more() {
   }
   if (begin_ == end_) {
     begin_ = end_ = 0;
+    if (!last_read_filled_ && buffer_.size() <= idle_buffer_size && transport_waits()) {
+      // Idle clients hold no read buffer while they wait (issue 5, RSS per idle connection).
+      std::vector<uint8_t>().swap(buffer_);
+      reading_ = true;
+      transport_wait([self = shared_from_this()](const boost::system::error_code& ec) { self->on_readable(ec); });
+      return;
+    }
   } else if (buffer_.size() - end_ < min_read_space && begin_ > 0) {
     std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
     end_ -= begin_;
@@ -92,6 +99,25 @@ void connection_base::on_read(const boost::system::error_code& ec, size_t bytes)
   read_at_ = std::chrono::steady_clock::now();  // once per read: every packet in it arrived now
   process_buffer();
   read_more();
+}
+
+void connection_base::on_readable(const boost::system::error_code& ec) {
+  reading_ = false;
+  if (state_ == state::closed)
+    return;
+  if (ec) {
+    finish(false, std::nullopt);
+    return;
+  }
+  buffer_.resize(idle_buffer_size);
+  boost::system::error_code read_error;
+  read_offered_ = buffer_.size();
+  auto bytes = transport_read_now(asio::buffer(buffer_.data(), read_offered_), read_error);
+  if (read_error == asio::error::would_block) {
+    read_more();  // woken for nothing: wait again
+    return;
+  }
+  on_read(read_error, bytes);
 }
 
 void connection_base::process_buffer() {

@@ -55,6 +55,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
 
  protected:
   using read_handler = std::function<void(const boost::system::error_code&, size_t)>;
+  using wait_handler = std::function<void(const boost::system::error_code&)>;
   using write_handler = std::function<void(const boost::system::error_code&, size_t)>;
   using open_handler = std::function<void(bool ok)>;
 
@@ -66,13 +67,22 @@ class connection_base : public actors::connection_sink, public std::enable_share
   }
   /// Reads some bytes into `into`; calls `done` on the connection's thread.
   virtual void transport_read(boost::asio::mutable_buffer into, read_handler done) = 0;
+  /// Whether the transport can wait for bytes without a buffer (plain TCP; TLS and WebSocket read through
+  /// their own buffers), with transport_wait and transport_read_now.
+  virtual bool transport_waits() const { return false; }
+  /// Calls `done` on the connection's thread once bytes (or the end of the stream) can be read.
+  virtual void transport_wait(wait_handler /*done*/) {}
+  /// Reads what is there without blocking; `ec` is would_block when nothing is.
+  virtual size_t transport_read_now(boost::asio::mutable_buffer /*into*/, boost::system::error_code& /*ec*/) {
+    return 0;
+  }
   /// Writes all of `buffers`; calls `done` on the connection's thread.
   virtual void transport_write(const std::vector<boost::asio::const_buffer>& buffers, write_handler done) = 0;
   /// Closes the transport; pending operations complete with an error.
   virtual void transport_close() = 0;
 
   /// For transports that learn who the peer is while opening (its TLS certificate).
-  peer_identity& peer() { return peer_; }
+  peer_identity& peer() { return *peer_; }
   const node_services& services() const { return *services_; }
 
  private:
@@ -81,6 +91,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   // I/O (connection_base.cpp)
   void read_more();
   void on_read(const boost::system::error_code& ec, size_t bytes);
+  void on_readable(const boost::system::error_code& ec);
   void process_buffer();
   void start_write();
   void on_written(const boost::system::error_code& ec, size_t bytes);
@@ -103,7 +114,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
 
   boost::asio::io_context& io_;
   std::shared_ptr<node_services> services_;
-  peer_identity peer_;
+  // Needed until the CONNECT is decided, then freed: its strings took every connection a jemalloc size class
+  // up (issue 5, RSS per idle connection).
+  std::unique_ptr<peer_identity> peer_;
   state state_ = state::awaiting_connect;
 
   // Read side (connection thread only).

@@ -68,7 +68,8 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
     if (v5)
       connack.props.assigned_client_identifier = connect.client_id;
   }
-  auto decision = services_->access->authenticate(connect, peer_);
+  auto decision = services_->access->authenticate(connect, *peer_);
+  peer_.reset();
   if (mqtt::is_error(decision.code)) {
     refuse_connect(version_, decision.code);
     return;

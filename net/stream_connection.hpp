@@ -26,7 +26,12 @@ class stream_connection : public connection_base {
                     std::shared_ptr<node_services> services, peer_identity peer)
       : connection_base(context_of(stream), std::move(services), std::move(peer)),
         resources_(std::move(resources)),
-        stream_(std::move(stream)) {}
+        stream_(std::move(stream)) {
+    if constexpr (plain_tcp) {
+      boost::system::error_code ignored;  // without it, transport_read_now would wait for bytes
+      stream_.non_blocking(true, ignored);
+    }
+  }
 
  protected:
   Stream& stream() { return stream_; }
@@ -37,8 +42,24 @@ class stream_connection : public connection_base {
         boost::beast::get_lowest_layer(stream).get_executor().context());
   }
 
+  static constexpr bool plain_tcp = std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
+
   void transport_read(boost::asio::mutable_buffer into, read_handler done) override {
     stream_.async_read_some(into, std::move(done));
+  }
+
+  bool transport_waits() const override { return plain_tcp; }
+
+  void transport_wait(wait_handler done) override {
+    if constexpr (plain_tcp)
+      stream_.async_wait(boost::asio::ip::tcp::socket::wait_read, std::move(done));
+  }
+
+  size_t transport_read_now(boost::asio::mutable_buffer into, boost::system::error_code& ec) override {
+    if constexpr (plain_tcp)
+      return stream_.read_some(into, ec);
+    ec = boost::asio::error::operation_not_supported;
+    return 0;
   }
 
   void transport_write(const std::vector<boost::asio::const_buffer>& buffers, write_handler done) override {
