@@ -22,6 +22,11 @@ class connection_sink {
   /// Queues encoded packets, in order, behind everything queued before.
   virtual void write(std::vector<out_buffer> buffers) = 0;
 
+  /// Queues QoS 0 PUBLISHes a shard wrote for this subscriber. Before the session has attached they wait and
+  /// follow its CONNACK: the shards learn of a resumed session's connection before its CONNACK is queued, so
+  /// that no message published after the client heard it misses the connection.
+  virtual void write_deliveries(std::vector<out_buffer> buffers) = 0;
+
   /// The session took the connection over (its CONNACK is queued): the connection starts feeding it packets.
   virtual void attached(caf::actor session) = 0;
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -21,9 +22,10 @@ struct inflight_entry {
 /// queue behind it. Pure bookkeeping; the session actor does the sending.
 class outbound_flow {
  public:
-  explicit outbound_flow(size_t queue_limit) : queue_limit_(queue_limit) {}
+  explicit outbound_flow(size_t queue_limit)
+      : queue_limit_(static_cast<uint32_t>(std::min<size_t>(queue_limit, UINT32_MAX))) {}
 
-  void set_window(size_t window) { window_ = window; }
+  void set_window(size_t window) { window_ = static_cast<uint32_t>(std::min<size_t>(window, 65535)); }
   bool window_open() const { return inflight_count() < window_; }
 
   /// Records `item` as sent with a fresh packet id and returns the entry.
@@ -71,14 +73,15 @@ class outbound_flow {
   /// The entry's position, or nullopt; acks mostly come in order, so it is at or near the front.
   std::optional<std::deque<inflight_entry>::iterator> find(uint16_t packet_id);
 
-  size_t queue_limit_;
-  size_t window_ = 65535;
-  uint16_t last_packet_id_ = 0;
-  bool ids_restored_ = false;  // inflight holds restored entries: fresh ids must skip theirs
+  // 32 bytes, in every session actor (issue 5, RSS per idle connection).
   // std::deque allocates on construction; most sessions are idle, so both are made on first use.
   std::unique_ptr<std::deque<inflight_entry>> inflight_;  // in send order, so packet ids ascend (cyclically)
   std::unique_ptr<std::deque<delivery>> queue_;
-  size_t queued_qos0_ = 0;
+  uint32_t queue_limit_;
+  uint32_t window_ = 65535;  // at most 65,535: packet ids
+  uint32_t queued_qos0_ = 0;
+  uint16_t last_packet_id_ = 0;
+  bool ids_restored_ = false;  // inflight holds restored entries: fresh ids must skip theirs
 };
 
 }  // namespace mqhub::actors

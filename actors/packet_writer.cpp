@@ -90,11 +90,21 @@ void packet_writer::seal_current() {
   current_ = std::string();
 }
 
-void packet_writer::flush_to(connection_sink* sink) {
+std::vector<out_buffer> packet_writer::take_buffers() {
   seal_current();
-  if (sink != nullptr && !buffers_.empty())
-    sink->write(std::move(buffers_));
-  buffers_ = std::vector<out_buffer>();
+  return std::exchange(buffers_, std::vector<out_buffer>());
+}
+
+void packet_writer::flush_to(connection_sink* sink) {
+  auto buffers = take_buffers();
+  if (sink != nullptr && !buffers.empty())
+    sink->write(std::move(buffers));
+}
+
+void packet_writer::flush_deliveries_to(connection_sink* sink) {
+  auto buffers = take_buffers();
+  if (sink != nullptr && !buffers.empty())
+    sink->write_deliveries(std::move(buffers));
 }
 
 }  // namespace mqhub::actors

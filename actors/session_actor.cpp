@@ -15,20 +15,20 @@ namespace {
 
 constexpr uint32_t never_expires = 0xFFFFFFFF;
 
-// With CAF's 64-byte control block this is jemalloc's 1536-byte class; 8 bytes more would make it 1792, for
+// With CAF's 64-byte control block this is jemalloc's 1280-byte class; 8 bytes more would make it 1536, for
 // every connected client (issue 5, RSS per idle connection): keep what an idle session needs only on the
 // heap.
-static_assert(sizeof(void*) != 8 || sizeof(session_actor) <= 1472, "session_actor outgrew its size class");
+static_assert(sizeof(void*) != 8 || sizeof(session_actor) <= 1216, "session_actor outgrew its size class");
 
 }  // namespace
 
-session_actor::session_actor(caf::actor_config& cfg, session_context context, caf::actor directory,
+session_actor::session_actor(caf::actor_config& cfg, std::shared_ptr<const session_context> context, caf::actor directory,
                              std::string client_id)
     : caf::event_based_actor(cfg),
       context_(std::move(context)),
       directory_(std::move(directory)),
       client_id_(std::move(client_id)),
-      outbound_(context_.limits.queue_limit) {}
+      outbound_(context_->limits.queue_limit) {}
 
 caf::behavior session_actor::make_behavior() {
   return {
@@ -62,10 +62,34 @@ void session_actor::handle_event(const session_event& event) {
       event);
 }
 
+packet_writer& session_actor::writer() {
+  if (!writer_)
+    writer_ = std::make_unique<packet_writer>();
+  return *writer_;
+}
+
+void session_actor::hand_output_to(connection_sink* sink) {
+  if (!writer_)
+    return;
+  writer_->flush_to(sink);
+  writer_.reset();
+}
+
+const session_actor::subscription_map& session_actor::subscriptions() const {
+  static const subscription_map none;
+  return subscriptions_ ? *subscriptions_ : none;
+}
+
+session_actor::subscription_map& session_actor::subscriptions_to_change() {
+  if (!subscriptions_)
+    subscriptions_ = std::make_unique<subscription_map>();
+  return *subscriptions_;
+}
+
 void session_actor::on_exit() {
   // Handles to shards, the directory and the connection would keep them (and this actor) alive in a cycle.
   sink_.reset();
-  context_.shards.reset();
+  context_.reset();
   directory_ = caf::actor{};
 }
 
@@ -81,7 +105,7 @@ void session_actor::take_connection(connect_request& request) {
     // session continues within the will delay (MQTT-3.1.3-9).
     discard_held_output();
     if (v5()) {
-      writer_.append(mqtt::disconnect_packet{mqtt::reason_code::session_taken_over, {}}, version_);
+      writer().append(mqtt::disconnect_packet{mqtt::reason_code::session_taken_over, {}}, version_);
       flush();
     }
     sink_->close();
@@ -99,14 +123,14 @@ void session_actor::take_connection(connect_request& request) {
     clear_subscriptions();
     drop_stored_session();
     outbound_.clear();
-    inbound_qos2_.clear();
+    inbound_qos2_.reset();
     had_session = false;
   }
 
   sink_ = std::move(request.sink);
   version_ = request.version;
   session_expiry_ = request.session_expiry;
-  disconnected_at_.reset();
+  disconnected_at_ = 0;
   will_.reset();
   if (request.will)
     will_ = std::make_unique<net::mqtt::will_message>(std::move(*request.will));
@@ -116,16 +140,17 @@ void session_actor::take_connection(connect_request& request) {
     drop_stored_session();  // a session that no longer persists leaves nothing behind
   client_maximum_packet_size_ = request.maximum_packet_size;
   server_receive_maximum_ = request.server_receive_maximum;
-  outbound_.set_window(std::min<size_t>(context_.limits.max_inflight, request.receive_maximum));
+  outbound_.set_window(std::min<size_t>(context_->limits.max_inflight, request.receive_maximum));
 
-  request.connack.session_present = had_session;  // MQTT-3.2.2-2, -3
-  writer_.append(request.connack, version_);
-  flush();
-  sink_->attached(caf::actor_cast<caf::actor>(this));
-  // After the CONNACK is queued: the shards write QoS 0 to the new connection from their next batch on.
+  // Before the CONNACK: once the client has it, a message may be published to it at once, and its shards
+  // must know the new connection by then. What they write to it before it is attached follows the CONNACK.
   shards_store_entries_ = persists();
   if (had_session)
     announce_presence();
+  request.connack.session_present = had_session;  // MQTT-3.2.2-2, -3
+  writer().append(request.connack, version_);
+  flush();
+  sink_->attached(caf::actor_cast<caf::actor>(this));
   auto now = clock::now();
   resend_inflight(now);  // MQTT-4.4.0-1
   fill_window(now);
@@ -185,7 +210,7 @@ void session_actor::end_session() {
   auto unsubscribes = take_subscriptions();
   drop_stored_session();
   outbound_.clear();
-  inbound_qos2_.clear();
+  inbound_qos2_.reset();
   commit_writes();
   // The actor stays until every shard has sent what it routed here before the unsubscribe (deliveries wait
   // there for their commit): each arrives while `ended_` and has its stored entry removed, instead of
@@ -201,7 +226,7 @@ void session_actor::end_session() {
         quit();
     });
   };
-  const auto& shards = *context_.shards;
+  const auto& shards = *context_->shards;
   auto self = caf::actor_cast<caf::actor>(this);
   for (size_t i = 0; i < unsubscribes.size(); ++i) {
     if (unsubscribes[i].filters.empty() && !durable())
@@ -221,7 +246,7 @@ void session_actor::publish_will() {
     return;
   auto msg = make_will_message(std::move(*will_), client_id_, clock::now());
   will_.reset();
-  const auto& shards = *context_.shards;
+  const auto& shards = *context_->shards;
   const auto& shard = shards[shards.shard_of_topic(msg->topic)];
   send(shard, publish_batch::of(std::move(msg)));
   if (!sink_) {
@@ -231,26 +256,26 @@ void session_actor::publish_will() {
 }
 
 void session_actor::clear_subscriptions() {
-  if (subscriptions_.empty())
+  if (subscriptions().empty())
     return;
   auto requests = take_subscriptions();
   send_unsubscribes(requests);
 }
 
 std::vector<unsubscribe_request> session_actor::take_subscriptions() {
-  const auto& shards = *context_.shards;
+  const auto& shards = *context_->shards;
   std::vector<unsubscribe_request> requests(shards.size());
-  for (const auto& subscribed : subscriptions_) {
+  for (const auto& subscribed : subscriptions()) {
     const auto& entry = subscribed.second;  // a plain reference: lambdas may not capture bindings (C++20)
     shards.for_each_shard_of_filter(
         entry.filter, [&](size_t i) { requests[i].filters.emplace_back(entry.filter, entry.group); });
   }
-  subscriptions_.clear();
+  subscriptions_.reset();
   return requests;
 }
 
 void session_actor::send_unsubscribes(std::vector<unsubscribe_request>& requests) {
-  const auto& shards = *context_.shards;
+  const auto& shards = *context_->shards;
   for (size_t i = 0; i < requests.size(); ++i) {
     if (requests[i].filters.empty())
       continue;
@@ -260,10 +285,10 @@ void session_actor::send_unsubscribes(std::vector<unsubscribe_request>& requests
 }
 
 void session_actor::announce_presence() {
-  const auto& shards = *context_.shards;
+  const auto& shards = *context_->shards;
   std::vector<bool> told(shards.size(), false);
   auto self = caf::actor_cast<caf::actor>(this);
-  for (const auto& [filter, entry] : subscriptions_) {
+  for (const auto& [filter, entry] : subscriptions()) {
     shards.for_each_shard_of_filter(entry.filter, [&](size_t i) {
       if (!told[i]) {
         told[i] = true;
@@ -280,7 +305,7 @@ void session_actor::disconnect(mqtt::reason_code code, std::string reason) {
   if (v5()) {
     mqtt::disconnect_packet packet{code, {}};
     packet.props.reason_string = std::move(reason);
-    writer_.append(packet, version_);
+    writer().append(packet, version_);
     flush();
   }
   auto sink = sink_;

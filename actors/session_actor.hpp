@@ -39,7 +39,8 @@ struct session_context {
 /// (SUBACK, PUBCOMP) wait for that batch's commit.
 class session_actor : public caf::event_based_actor {
  public:
-  session_actor(caf::actor_config& cfg, session_context context, caf::actor directory, std::string client_id);
+  session_actor(caf::actor_config& cfg, std::shared_ptr<const session_context> context, caf::actor directory,
+                std::string client_id);
 
   caf::behavior make_behavior() override;
   void on_exit() override;
@@ -64,7 +65,7 @@ class session_actor : public caf::event_based_actor {
   // Storage (session_storage.cpp).
   caf::result<bool> restore(restore_session& restore);
   void start_restored_timers();
-  bool durable() const { return context_.store != nullptr; }
+  bool durable() const { return context_->store != nullptr; }
   bool persists() const { return durable() && session_expiry_ > 0; }
   void save_session();
   void drop_stored_session();
@@ -110,43 +111,49 @@ class session_actor : public caf::event_based_actor {
   void report_queue_drops();
   bool v5() const { return version_ == net::mqtt::protocol_version::v5; }
 
-  session_context context_;
+  // Members by size, small ones packed at the end: every byte here is paid by every connected client, and
+  // together with CAF's 1,080 bytes they must stay within jemalloc's 1,280-byte class (see the static_assert
+  // in session_actor.cpp). What only some sessions need is on the heap, made on first use.
+  std::shared_ptr<const session_context> context_;  // one for the node: 16 bytes, not 72, per session
   caf::actor directory_;
   std::string client_id_;
 
   // The current connection, if any.
   connection_sink_ptr sink_;
-  net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
-  uint32_t client_maximum_packet_size_ = 0;
-  uint16_t server_receive_maximum_ = 65535;
-  packet_writer writer_;
-  uint64_t sent_since_flush_ = 0;
-  uint64_t queue_drops_unreported_ = 0;
-  clock::time_point queue_drops_reported_at_{};
+  /// The output of the handler running (or held for a commit); dropped once handed over, so an idle
+  /// session keeps none.
+  std::unique_ptr<packet_writer> writer_;
+  packet_writer& writer();
+  void hand_output_to(connection_sink* sink);
+  /// Made by the first drop of a full queue: most sessions never have one.
+  struct queue_drop_report {
+    uint64_t unreported = 0;
+    clock::time_point reported_at{};
+  };
+  std::unique_ptr<queue_drop_report> queue_drops_;
 
   // Session state.
-  uint32_t session_expiry_ = 0;
   // On the heap: a will with its properties block is larger than the rest of an idle session (issue 5, RSS).
   std::unique_ptr<net::mqtt::will_message> will_;
-  bool will_pending_ = false;  // the connection is gone and the will waits for its delay
-  std::map<std::string, subscription_request_entry, std::less<>> subscriptions_;  // by filter as subscribed
+  using subscription_map = std::map<std::string, subscription_request_entry, std::less<>>;
+  std::unique_ptr<subscription_map> subscriptions_;  // by filter as subscribed; made by the first
+  const subscription_map& subscriptions() const;
+  subscription_map& subscriptions_to_change();
   outbound_flow outbound_;
   /// QoS 2 PUBLISHes received and not yet released (MQTT-4.3.3-9).
   struct inbound_qos2 {
     bool stored = true;        // durable modes: false until the shard has stored the message
     bool pubrec_owed = false;  // a resend came before that: answer it once stored
   };
-  std::unordered_map<uint16_t, inbound_qos2> inbound_qos2_;
+  using inbound_qos2_map = std::unordered_map<uint16_t, inbound_qos2>;
+  /// Made by the first QoS 2 PUBLISH: most clients never send one, and an empty map is 56 bytes per session.
+  std::unique_ptr<inbound_qos2_map> inbound_qos2_;
+  inbound_qos2_map& inbound_qos2s();
 
   // Storage.
-  bool stored_ = false;                     // a record of this session may be in storage
-  bool shards_store_entries_ = false;       // what the shards were told: they store entries for this session
-  bool restored_ = false;                   // recovered from storage: the first connection finds it present
-  std::optional<int64_t> disconnected_at_;  // epoch seconds, while persistent and offline
+  int64_t disconnected_at_ = 0;  // epoch seconds, while persistent and offline; 0 otherwise
   /// Writes not yet committed and what waits for them. Made by the first write: a session that never stores
-  /// anything (a clean one, or any with --durability memory) does without these 170 bytes, which took every
-  /// session actor over a jemalloc size class (1792 -> 1536 B with CAF's block) (issue 5, RSS per idle
-  /// connection).
+  /// anything (a clean one, or any with --durability memory) does without these 170 bytes (issue 5, RSS).
   struct commit_state {
     storage::write_batch writes;
     std::vector<std::function<void(bool)>> after_commit;
@@ -159,7 +166,16 @@ class session_actor : public caf::event_based_actor {
 
   uint64_t attach_count_ = 0;  // compared by the directory before the session may end
   uint64_t epoch_ = 0;         // invalidates timers and replies from an earlier connection
-  bool ended_ = false;         // the state was discarded (expiry); the actor waits for the directory's word
+  uint32_t sent_since_flush_ = 0;
+  uint32_t client_maximum_packet_size_ = 0;
+  uint32_t session_expiry_ = 0;
+  uint16_t server_receive_maximum_ = 65535;
+  net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
+  bool will_pending_ = false;         // the connection is gone and the will waits for its delay
+  bool stored_ = false;               // a record of this session may be in storage
+  bool shards_store_entries_ = false;  // what the shards were told: they store entries for this session
+  bool restored_ = false;             // recovered from storage: the first connection finds it present
+  bool ended_ = false;  // the state was discarded (expiry); the actor waits for the directory's word
 };
 
 }  // namespace mqhub::actors

@@ -36,8 +36,8 @@ void session_actor::deliver_one(delivery&& item, clock::time_point now) {
     return;
   }
   if (item.qos == 0) {
-    if (sink_->pending_bytes() > context_.limits.write_buffer_limit) {
-      context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
+    if (sink_->pending_bytes() > context_->limits.write_buffer_limit) {
+      context_->stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     send_publish(item, 0, false, now);
@@ -63,8 +63,8 @@ void session_actor::start_publish(delivery&& item, clock::time_point now) {
 }
 
 bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool dup, clock::time_point now) {
-  if (!writer_.append_delivery(item, version_, client_maximum_packet_size_, packet_id, dup, now)) {
-    context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);  // MQTT-3.1.2-25
+  if (!writer().append_delivery(item, version_, client_maximum_packet_size_, packet_id, dup, now)) {
+    context_->stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);  // MQTT-3.1.2-25
     return false;
   }
   ++sent_since_flush_;
@@ -92,7 +92,7 @@ void session_actor::resend_inflight(clock::time_point now) {
   std::vector<uint16_t> too_large;
   for (const auto& entry : outbound_.inflight()) {
     if (entry.released)
-      writer_.append(
+      writer().append(
           mqtt::ack_packet{mqtt::packet_type::pubrel, entry.packet_id, mqtt::reason_code::success, {}},
           version_);
     else if (!send_publish(entry.item, entry.packet_id, true, now))
@@ -105,29 +105,31 @@ void session_actor::resend_inflight(clock::time_point now) {
 
 void session_actor::note_queue_drop(const delivery& dropped) {
   forget_stored(dropped);
-  context_.stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
-  ++queue_drops_unreported_;
+  context_->stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
+  if (!queue_drops_)
+    queue_drops_ = std::make_unique<queue_drop_report>();
+  ++queue_drops_->unreported;
 }
 
 void session_actor::report_queue_drops() {
   auto now = clock::now();
-  if (now - queue_drops_reported_at_ < std::chrono::seconds(10))
+  if (now - queue_drops_->reported_at < std::chrono::seconds(10))
     return;
   spdlog::warn("session {}: queue full ({} messages), {} messages dropped", client_id_,
-               context_.limits.queue_limit, queue_drops_unreported_);
-  queue_drops_unreported_ = 0;
-  queue_drops_reported_at_ = now;
+               context_->limits.queue_limit, queue_drops_->unreported);
+  queue_drops_->unreported = 0;
+  queue_drops_->reported_at = now;
 }
 
 void session_actor::flush() {
-  if (queue_drops_unreported_ > 0)
+  if (queue_drops_ && queue_drops_->unreported > 0)
     report_queue_drops();
   commit_writes();
   if (output_held())
     return;  // on_commit flushes
-  writer_.flush_to(sink_.get());
+  hand_output_to(sink_.get());
   if (sent_since_flush_ > 0) {
-    context_.stats->messages_sent.fetch_add(sent_since_flush_, std::memory_order_relaxed);
+    context_->stats->messages_sent.fetch_add(sent_since_flush_, std::memory_order_relaxed);
     sent_since_flush_ = 0;
   }
 }

@@ -7,7 +7,7 @@
 
 namespace mqhub::actors {
 
-session_directory::session_directory(caf::actor_config& cfg, session_context context)
+session_directory::session_directory(caf::actor_config& cfg, std::shared_ptr<const session_context> context)
     : caf::event_based_actor(cfg), context_(std::move(context)) {}
 
 caf::behavior session_directory::make_behavior() {

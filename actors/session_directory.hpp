@@ -14,7 +14,7 @@ namespace mqhub::actors {
 /// their connections and decides, without races, when a session may end.
 class session_directory : public caf::event_based_actor {
  public:
-  session_directory(caf::actor_config& cfg, session_context context);
+  session_directory(caf::actor_config& cfg, std::shared_ptr<const session_context> context);
 
   caf::behavior make_behavior() override;
   void on_exit() override;
@@ -35,7 +35,7 @@ class session_directory : public caf::event_based_actor {
   caf::result<bool> ask_every_session(std::vector<std::pair<caf::actor, Message>> asks);
   caf::actor spawn_session(const std::string& client_id);
 
-  session_context context_;
+  std::shared_ptr<const session_context> context_;
   std::unordered_map<std::string, entry> sessions_;
 };
 

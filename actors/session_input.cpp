@@ -9,6 +9,12 @@ namespace mqhub::actors {
 
 namespace mqtt = net::mqtt;
 
+session_actor::inbound_qos2_map& session_actor::inbound_qos2s() {
+  if (!inbound_qos2_)
+    inbound_qos2_ = std::make_unique<inbound_qos2_map>();
+  return *inbound_qos2_;
+}
+
 void session_actor::handle_input(session_input& input) {
   if (!sink_)
     return;  // the connection closed while this was in flight
@@ -31,7 +37,7 @@ void session_actor::handle_input(session_input& input) {
 }
 
 void session_actor::send_to_shards(std::vector<publish_batch>& batches) {
-  const auto& shards = *context_.shards;
+  const auto& shards = *context_->shards;
   for (size_t i = 0; i < batches.size(); ++i) {
     auto& batch = batches[i];
     if (batch.messages.empty())
@@ -47,19 +53,20 @@ void session_actor::send_to_shards(std::vector<publish_batch>& batches) {
 
 void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards) {
   auto id = publish.packet_id;
-  auto known = inbound_qos2_.find(id);
-  if (known != inbound_qos2_.end() && !known->second.stored) {
+  auto& received = inbound_qos2s();
+  auto known = received.find(id);
+  if (known != received.end() && !known->second.stored) {
     known->second.pubrec_owed = true;  // a PUBREC now would promise what a crash could still undo
     return;
   }
-  if (known == inbound_qos2_.end()) {
-    if (inbound_qos2_.size() >= server_receive_maximum_) {
+  if (known == received.end()) {
+    if (received.size() >= server_receive_maximum_) {
       disconnect(mqtt::reason_code::receive_maximum_exceeded, "more QoS 2 PUBLISHes than Receive Maximum");
       return;  // MQTT-3.3.4-9
     }
     // Forwarded once; a resend with DUP before PUBREL only gets another PUBREC (MQTT-4.3.3-10).
-    inbound_qos2_.emplace(id, inbound_qos2{!durable(), false});
-    const auto& shards = *context_.shards;
+    received.emplace(id, inbound_qos2{!durable(), false});
+    const auto& shards = *context_->shards;
     to_shards.resize(shards.size());
     auto shard = shards.shard_of_topic(publish.topic);
     auto& batch = to_shards[shard];
@@ -70,7 +77,7 @@ void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<p
       return;
     }
   }
-  writer_.append_ack(mqtt::packet_type::pubrec, id, mqtt::reason_code::success, version_);
+  writer().append_ack(mqtt::packet_type::pubrec, id, mqtt::reason_code::success, version_);
 }
 
 void session_actor::on_ack(const inbound_ack& ack) {
@@ -92,7 +99,7 @@ void session_actor::on_ack(const inbound_ack& ack) {
         store_state(released->item, storage::delivery_state::pubrec, ack.packet_id);
         hold_output_until_committed();
       }
-      writer_.append_ack(mqtt::packet_type::pubrel, ack.packet_id,
+      writer().append_ack(mqtt::packet_type::pubrel, ack.packet_id,
                          released ? mqtt::reason_code::success : not_found, version_);
       break;
     }
@@ -109,19 +116,20 @@ void session_actor::on_ack(const inbound_ack& ack) {
 }
 
 void session_actor::on_inbound_qos2_outcome(const inbound_qos2_outcome& outcome) {
+  auto& received = inbound_qos2s();
   for (auto id : outcome.packet_ids) {
-    auto it = inbound_qos2_.find(id);
-    if (it == inbound_qos2_.end() || it->second.stored)
+    auto it = received.find(id);
+    if (it == received.end() || it->second.stored)
       continue;
     bool owed = it->second.pubrec_owed && sink_;
     if (outcome.stored) {
       it->second = inbound_qos2{true, false};
     } else {
-      inbound_qos2_.erase(it);  // the client may use the id again: it was told, or will resend
+      received.erase(it);  // the client may use the id again: it was told, or will resend
       owed = owed && v5();
     }
     if (owed)
-      writer_.append(
+      writer().append(
           mqtt::ack_packet{mqtt::packet_type::pubrec,
                            id,
                            outcome.stored ? mqtt::reason_code::success : mqtt::reason_code::quota_exceeded,
@@ -132,26 +140,26 @@ void session_actor::on_inbound_qos2_outcome(const inbound_qos2_outcome& outcome)
 }
 
 void session_actor::on_pubrel(uint16_t packet_id) {
-  bool known = inbound_qos2_.erase(packet_id) > 0;
+  bool known = inbound_qos2_ && inbound_qos2_->erase(packet_id) > 0;
   mqtt::ack_packet pubcomp{
       mqtt::packet_type::pubcomp,
       packet_id,
       known ? mqtt::reason_code::success : mqtt::reason_code::packet_identifier_not_found,
       {}};
   if (!known || !persists()) {
-    writer_.append(pubcomp, version_);
+    writer().append(pubcomp, version_);
     return;
   }
   // After PUBCOMP the client may reuse the id; were the stored id still there after a crash, its next
   // message would be taken for a resend and dropped.
   writes().delete_inbound_qos2(client_id_, packet_id);
   hold_output_until_committed();
-  writer_.append(pubcomp, version_);
+  writer().append(pubcomp, version_);
 }
 
 void session_actor::on_subscribe(subscribe_command& command) {
   auto& packet = command.packet;
-  const auto& shards = *context_.shards;
+  const auto& shards = *context_->shards;
   std::vector<subscribe_request> requests(shards.size());
   std::vector<mqtt::reason_code> codes;
   uint32_t subscription_id =
@@ -177,7 +185,7 @@ void session_actor::on_subscribe(subscribe_command& command) {
     entry.retain_handling = sub.retain_handling;
     entry.subscription_id = subscription_id;
     shards.for_each_shard_of_filter(entry.filter, [&](size_t s) { requests[s].entries.push_back(entry); });
-    subscriptions_[sub.filter] = std::move(entry);
+    subscriptions_to_change()[sub.filter] = std::move(entry);
     codes.push_back(static_cast<mqtt::reason_code>(sub.max_qos));  // granted QoS (MQTT-3.9.3)
   }
 
@@ -194,7 +202,7 @@ void session_actor::on_subscribe(subscribe_command& command) {
   auto finish = [this, state, epoch] {
     if (epoch != epoch_ || !sink_)
       return;
-    writer_.append(state->suback, version_);
+    writer().append(state->suback, version_);
     deliver(state->retained);
   };
   if (persists()) {
@@ -227,29 +235,30 @@ void session_actor::on_subscribe(subscribe_command& command) {
     });
   }
   if (state->replies_missing == 0)
-    writer_.append(state->suback, version_);
+    writer().append(state->suback, version_);
 }
 
 void session_actor::on_unsubscribe(const mqtt::unsubscribe_packet& unsubscribe) {
-  const auto& shards = *context_.shards;
+  const auto& shards = *context_->shards;
   std::vector<unsubscribe_request> requests(shards.size());
   mqtt::unsuback_packet unsuback;
   unsuback.packet_id = unsubscribe.packet_id;
   for (const auto& filter : unsubscribe.filters) {
-    auto it = subscriptions_.find(filter);
-    if (it == subscriptions_.end()) {
+    auto& subscribed = subscriptions_to_change();
+    auto it = subscribed.find(filter);
+    if (it == subscribed.end()) {
       unsuback.codes.push_back(mqtt::reason_code::no_subscription_existed);
       continue;
     }
     shards.for_each_shard_of_filter(it->second.filter, [&](size_t s) {
       requests[s].filters.emplace_back(it->second.filter, it->second.group);
     });
-    subscriptions_.erase(it);
+    subscribed.erase(it);
     unsuback.codes.push_back(mqtt::reason_code::success);
   }
   send_unsubscribes(requests);
   save_session();
-  writer_.append(unsuback, version_);
+  writer().append(unsuback, version_);
 }
 
 }  // namespace mqhub::actors

@@ -63,7 +63,7 @@ caf::result<bool> session_actor::restore(restore_session& restore) {
   if (record.expiry_deadline)
     disconnected_at_ = *record.expiry_deadline - record.session_expiry_interval;
   for (const auto& sub : record.subscriptions)
-    subscriptions_[sub.filter] = from_stored(sub);
+    subscriptions_to_change()[sub.filter] = from_stored(sub);
 
   for (size_t i = 0; i < state.queue.size(); ++i) {
     const auto& stored = state.queue[i];
@@ -88,14 +88,14 @@ caf::result<bool> session_actor::restore(restore_session& restore) {
     }
   }
   for (auto id : state.inbound_qos2)
-    inbound_qos2_.emplace(id, inbound_qos2{true, false});
+    inbound_qos2s().emplace(id, inbound_qos2{true, false});
   commit_writes();
 
   // The shards learn the subscriptions before the node accepts connections: a message published right
   // after the start reaches this offline session.
-  const auto& shards = *context_.shards;
+  const auto& shards = *context_->shards;
   std::vector<subscribe_request> requests(shards.size());
-  for (const auto& [filter, entry] : subscriptions_) {
+  for (const auto& [filter, entry] : subscriptions()) {
     const auto& e = entry;
     shards.for_each_shard_of_filter(e.filter, [&](size_t s) { requests[s].entries.push_back(e); });
   }
@@ -127,15 +127,15 @@ void session_actor::start_restored_timers() {
     return;
   auto now = storage::wall_clock_now();
   auto self = caf::actor_cast<caf::actor>(this);
-  if (session_expiry_ != never_expires && disconnected_at_) {
-    auto left = std::max<int64_t>(0, *disconnected_at_ + session_expiry_ - now);
+  if (session_expiry_ != never_expires && disconnected_at_ != 0) {
+    auto left = std::max<int64_t>(0, disconnected_at_ + session_expiry_ - now);
     delayed_send(self, std::chrono::seconds(left), session_event{session_expiry_tick{epoch_}});
   }
   if (!will_)
     return;
   // The connection ended with the node (or before it): the will waits out what is left of its delay.
   auto delay = static_cast<int64_t>(will_->props.will_delay_interval.value_or(0));
-  auto left = disconnected_at_ ? *disconnected_at_ + delay - now : delay;
+  auto left = disconnected_at_ != 0 ? disconnected_at_ + delay - now : delay;
   will_pending_ = true;
   if (left <= 0)
     publish_will();
@@ -150,10 +150,10 @@ void session_actor::save_session() {
   record.client_id = client_id_;
   record.version = version_;
   record.session_expiry_interval = session_expiry_;
-  if (!sink_ && session_expiry_ != never_expires && disconnected_at_)
-    record.expiry_deadline = *disconnected_at_ + session_expiry_;
-  record.subscriptions.reserve(subscriptions_.size());
-  for (const auto& [filter, entry] : subscriptions_)
+  if (!sink_ && session_expiry_ != never_expires && disconnected_at_ != 0)
+    record.expiry_deadline = disconnected_at_ + session_expiry_;
+  record.subscriptions.reserve(subscriptions().size());
+  for (const auto& [filter, entry] : subscriptions())
     record.subscriptions.push_back(to_stored(filter, entry));
   if (will_) {
     record.will = *will_;
@@ -219,7 +219,7 @@ void session_actor::discard_held_output() {
   // The bytes go, the hold stays: what the next connection is sent (a resent PUBLISH or PUBREL) depends on
   // the same state being stored.
   if (output_held())
-    writer_.flush_to(nullptr);
+    hand_output_to(nullptr);
 }
 
 void session_actor::commit_writes() {
@@ -227,7 +227,7 @@ void session_actor::commit_writes() {
     return;
   auto& c = *commits_;
   if (c.after_commit.empty() && !c.output_needs_commit) {
-    context_.store->commit(std::exchange(c.writes, {}));
+    context_->store->commit(std::exchange(c.writes, {}));
     return;
   }
   auto token = ++c.last_token;
@@ -238,7 +238,7 @@ void session_actor::commit_writes() {
     c.output_held_until = token;
     c.output_needs_commit = false;
   }
-  context_.store->commit(std::exchange(c.writes, {}), caf::actor_cast<caf::actor>(this), token);
+  context_->store->commit(std::exchange(c.writes, {}), caf::actor_cast<caf::actor>(this), token);
 }
 
 void session_actor::on_commit(const commit_result& result) {
@@ -258,7 +258,7 @@ void session_actor::on_commit(const commit_result& result) {
     if (!result.outcome) {
       // The held packets promise state that is not stored: the client must not see them. It reconnects
       // and resumes from what is.
-      writer_.flush_to(nullptr);
+      hand_output_to(nullptr);
       disconnect(mqtt::reason_code::unspecified_error, "session state could not be stored");
     }
   }

@@ -130,7 +130,7 @@ void shard_actor::write_qos0(const subscriber_link& link, delivery_batch& batch)
       ++dropped;
   }
   deliveries.resize(kept);
-  qos0_writer_.flush_to(link.sink.get());
+  qos0_writer_.flush_deliveries_to(link.sink.get());
   if (sent > 0)
     stats_->messages_sent.fetch_add(sent, std::memory_order_relaxed);
   if (dropped > 0)

@@ -90,6 +90,7 @@ class counting_sink : public connection_sink {
     if (counts_->outstanding.fetch_sub(received, std::memory_order_acq_rel) == received)
       caf::anon_send(counts_->waiter, routed_atom::value);
   }
+  void write_deliveries(std::vector<out_buffer> buffers) override { write(std::move(buffers)); }
   void attached(caf::actor /*session*/) override {}
   void close() override {}
   void abort() override {}

@@ -192,25 +192,47 @@ void connection_base::queue_own(const mqtt::packet& p) {
 }
 
 void connection_base::write(std::vector<actors::out_buffer> buffers) {
-  size_t bytes = 0;
-  for (const auto& b : buffers)
-    bytes += b->size();
   bool schedule = false;
   {
     std::lock_guard guard{write_mutex_};
     if (close_requested_ || writes_refused_)
       return;  // the transport is closed or closing: what was queued before goes out, nothing after it
-    pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-    if (pending_.empty())
-      pending_ = std::move(buffers);
-    else
-      pending_.insert(pending_.end(), std::make_move_iterator(buffers.begin()),
-                      std::make_move_iterator(buffers.end()));
-    schedule = !write_scheduled_;
-    write_scheduled_ = true;
+    schedule = queue_locked(buffers);
   }
   if (schedule)
     asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+}
+
+void connection_base::write_deliveries(std::vector<actors::out_buffer> buffers) {
+  {
+    std::lock_guard guard{write_mutex_};
+    if (!session_attached_) {
+      if (close_requested_ || writes_refused_)
+        return;
+      // Counted now: the shard's back-pressure check sees them.
+      for (const auto& b : buffers)
+        pending_bytes_.fetch_add(b->size(), std::memory_order_relaxed);
+      early_deliveries_.insert(early_deliveries_.end(), std::make_move_iterator(buffers.begin()),
+                               std::make_move_iterator(buffers.end()));
+      return;
+    }
+  }
+  write(std::move(buffers));
+}
+
+bool connection_base::queue_locked(std::vector<actors::out_buffer>& buffers) {
+  size_t bytes = 0;
+  for (const auto& b : buffers)
+    bytes += b->size();
+  pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  if (pending_.empty())
+    pending_ = std::move(buffers);
+  else
+    pending_.insert(pending_.end(), std::make_move_iterator(buffers.begin()),
+                    std::make_move_iterator(buffers.end()));
+  bool schedule = !write_scheduled_;
+  write_scheduled_ = true;
+  return schedule;
 }
 
 void connection_base::start_write() {
@@ -253,6 +275,22 @@ void connection_base::on_written(const boost::system::error_code& ec, size_t byt
 }
 
 void connection_base::attached(caf::actor session) {
+  bool schedule = false;
+  {
+    // The session's CONNACK is queued: the shards' deliveries that came before it follow it now.
+    std::lock_guard guard{write_mutex_};
+    session_attached_ = true;
+    if (!early_deliveries_.empty() && !close_requested_ && !writes_refused_) {
+      auto early = std::exchange(early_deliveries_, {});
+      size_t counted = 0;
+      for (const auto& b : early)
+        counted += b->size();
+      pending_bytes_.fetch_sub(counted, std::memory_order_relaxed);  // queue_locked counts them again
+      schedule = queue_locked(early);
+    }
+  }
+  if (schedule)
+    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
   asio::post(io_, [self = shared_from_this(), session = std::move(session)]() mutable {
     if (self->state_ == state::closed) {
       // The client went away while its session was being found: the session must hear it, or it would

@@ -48,6 +48,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
 
   // connection_sink
   void write(std::vector<actors::out_buffer> buffers) override;
+  void write_deliveries(std::vector<actors::out_buffer> buffers) override;
   void attached(caf::actor session) override;
   void close() override;
   void abort() override;
@@ -93,6 +94,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void on_read(const boost::system::error_code& ec, size_t bytes);
   void on_readable(const boost::system::error_code& ec);
   void process_buffer();
+  /// Appends to the write queue (write_mutex_ held); true when a write must be scheduled.
+  bool queue_locked(std::vector<actors::out_buffer>& buffers);
   void start_write();
   void on_written(const boost::system::error_code& ec, size_t bytes);
   void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);
@@ -156,6 +159,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   // Set by the session's close() before the connection thread gets to it: a shard writing QoS 0 to this
   // connection meanwhile must not put a PUBLISH behind the session's last packet (a DISCONNECT).
   bool writes_refused_ = false;
+  bool session_attached_ = false;                     // set by attached(), on the session's thread
+  std::vector<actors::out_buffer> early_deliveries_;  // write_deliveries before that
   std::atomic<size_t> pending_bytes_{0};
   std::vector<actors::out_buffer> writing_;  // owned by the write in progress
   std::vector<boost::asio::const_buffer> write_buffers_;
