@@ -30,9 +30,10 @@ class connection_sink {
   /// The session took the connection over (its CONNACK is queued): the connection starts feeding it packets.
   virtual void attached(caf::actor session) = 0;
 
-  /// Writes what is queued, then closes. Packets read afterwards are ignored. For the session that owns the
+  /// Queues `last_packets` (a DISCONNECT, or nothing), writes what is queued, then closes; nothing written
+  /// after this call goes out. Packets read afterwards are ignored. For the session that owns the
   /// connection: it is not told.
-  virtual void close() = 0;
+  virtual void close(std::vector<out_buffer> last_packets) = 0;
 
   /// Closes as if the network had failed: the session is told and the will goes out. For others than the
   /// session, e.g. a shard that could not store a 3.1.1 client's message and has no reason code to say so.

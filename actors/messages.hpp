@@ -92,7 +92,7 @@ struct subscribe_request {
   subscriber_link link;
   std::vector<subscription_request_entry> entries;
   bool persistent = false;  // the shard stores QoS 1/2 deliveries for this session (durable modes)
-  bool restoring = false;  // re-registered after a restart: no retained messages are sent
+  bool restoring = false;   // re-registered after a restart: no retained messages are sent
 };
 
 struct subscribe_reply {
@@ -117,6 +117,13 @@ struct session_presence {
   caf::actor session;
   subscriber_link link;
   bool persistent = false;
+};
+
+/// Session → shard: the SUBACK of a subscribe this shard took part in, and the retained messages it found,
+/// are handed to the connection. QoS 0 the shard wrote for the subscriber meanwhile waited, so that no
+/// newer message overtakes a retained one (the client would keep the stale value); it follows them now.
+struct subscribe_done {
+  caf::actor session;
 };
 
 /// Shard → publisher's session (durable modes): whether its QoS 2 PUBLISHes are stored. Until then a resend
@@ -232,6 +239,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::unsubscribe_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_presence)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connect_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_end_request)

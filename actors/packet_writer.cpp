@@ -101,10 +101,4 @@ void packet_writer::flush_to(connection_sink* sink) {
     sink->write(std::move(buffers));
 }
 
-void packet_writer::flush_deliveries_to(connection_sink* sink) {
-  auto buffers = take_buffers();
-  if (sink != nullptr && !buffers.empty())
-    sink->write_deliveries(std::move(buffers));
-}
-
 }  // namespace mqhub::actors

@@ -41,12 +41,11 @@ class packet_writer {
 
   /// Hands the batch to the sink (if any) and starts a new one.
   void flush_to(connection_sink* sink);
-  /// The same for a shard's QoS 0 deliveries (connection_sink::write_deliveries).
-  void flush_deliveries_to(connection_sink* sink);
+  /// The encoded batch, and a new one started.
+  std::vector<out_buffer> take_buffers();
 
  private:
   void seal_current();
-  std::vector<out_buffer> take_buffers();
 
   std::string current_;
   std::vector<out_buffer> buffers_;

@@ -7,6 +7,8 @@
 
 #include <caf/actor_cast.hpp>
 
+#include "net/mqtt/encoder.hpp"
+
 namespace mqhub::actors {
 
 namespace mqtt = net::mqtt;
@@ -22,8 +24,8 @@ static_assert(sizeof(void*) != 8 || sizeof(session_actor) <= 1216, "session_acto
 
 }  // namespace
 
-session_actor::session_actor(caf::actor_config& cfg, std::shared_ptr<const session_context> context, caf::actor directory,
-                             std::string client_id)
+session_actor::session_actor(caf::actor_config& cfg, std::shared_ptr<const session_context> context,
+                             caf::actor directory, std::string client_id)
     : caf::event_based_actor(cfg),
       context_(std::move(context)),
       directory_(std::move(directory)),
@@ -103,12 +105,7 @@ void session_actor::take_connection(connect_request& request) {
   if (sink_) {
     // Takeover (MQTT-3.1.4-3): the old connection is told why and closed; its will goes out unless the
     // session continues within the will delay (MQTT-3.1.3-9).
-    discard_held_output();
-    if (v5()) {
-      writer().append(mqtt::disconnect_packet{mqtt::reason_code::session_taken_over, {}}, version_);
-      flush();
-    }
-    sink_->close();
+    close_connection(mqtt::reason_code::session_taken_over, {});
     sink_.reset();
     bool delayed = will_ && will_->props.will_delay_interval.value_or(0) > 0;
     if (will_ && (request.clean_start || !delayed))
@@ -149,8 +146,8 @@ void session_actor::take_connection(connect_request& request) {
     announce_presence();
   request.connack.session_present = had_session;  // MQTT-3.2.2-2, -3
   writer().append(request.connack, version_);
+  attach_pending_ = true;
   flush();
-  sink_->attached(caf::actor_cast<caf::actor>(this));
   auto now = clock::now();
   resend_inflight(now);  // MQTT-4.4.0-1
   fill_window(now);
@@ -301,16 +298,27 @@ void session_actor::announce_presence() {
 void session_actor::disconnect(mqtt::reason_code code, std::string reason) {
   if (!sink_)
     return;
+  auto sink = sink_;
+  close_connection(code, std::move(reason));
+  // A connection closed by its session sends no notice, so the session notes it here.
+  on_connection_closed(connection_closed{sink, false, std::nullopt});
+}
+
+void session_actor::close_connection(mqtt::reason_code code, std::string reason) {
   discard_held_output();
+  flush();  // what is not held goes out before the DISCONNECT
+  // The DISCONNECT goes with the close, in one step: nothing a shard writes meanwhile can follow it, and it
+  // never waits in output held for a commit, which would hand it to the next connection.
+  std::vector<out_buffer> last;
   if (v5()) {
     mqtt::disconnect_packet packet{code, {}};
-    packet.props.reason_string = std::move(reason);
-    writer().append(packet, version_);
-    flush();
+    if (!reason.empty())
+      packet.props.reason_string = std::move(reason);
+    std::string encoded;
+    mqtt::encode(packet, version_, encoded);
+    last.push_back(std::make_shared<const std::string>(std::move(encoded)));
   }
-  auto sink = sink_;
-  sink->close();  // a connection closed by its session sends no notice, so the session notes it here
-  on_connection_closed(connection_closed{sink, false, std::nullopt});
+  sink_->close(std::move(last));
 }
 
 }  // namespace mqhub::actors

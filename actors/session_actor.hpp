@@ -61,6 +61,8 @@ class session_actor : public caf::event_based_actor {
   void announce_presence();
   subscriber_link link() const { return {sink_, version_, client_maximum_packet_size_}; }
   void disconnect(net::mqtt::reason_code code, std::string reason);
+  /// Closes the current connection, with a DISCONNECT for MQTT 5 clients.
+  void close_connection(net::mqtt::reason_code code, std::string reason);
 
   // Storage (session_storage.cpp).
   caf::result<bool> restore(restore_session& restore);
@@ -171,10 +173,11 @@ class session_actor : public caf::event_based_actor {
   uint32_t session_expiry_ = 0;
   uint16_t server_receive_maximum_ = 65535;
   net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
-  bool will_pending_ = false;         // the connection is gone and the will waits for its delay
-  bool stored_ = false;               // a record of this session may be in storage
+  bool will_pending_ = false;          // the connection is gone and the will waits for its delay
+  bool stored_ = false;                // a record of this session may be in storage
   bool shards_store_entries_ = false;  // what the shards were told: they store entries for this session
-  bool restored_ = false;             // recovered from storage: the first connection finds it present
+  bool restored_ = false;              // recovered from storage: the first connection finds it present
+  bool attach_pending_ = false;        // the CONNACK is not handed to the connection yet (see flush)
   bool ended_ = false;  // the state was discarded (expiry); the actor waits for the directory's word
 };
 

@@ -2,6 +2,8 @@
 #include <utility>
 
 #include <spdlog/spdlog.h>
+#include <caf/actor_cast.hpp>
+
 #include "actors/session_actor.hpp"
 
 #include "net/mqtt/encoder.hpp"
@@ -128,6 +130,12 @@ void session_actor::flush() {
   if (output_held())
     return;  // on_commit flushes
   hand_output_to(sink_.get());
+  if (attach_pending_ && sink_) {
+    // Only once the CONNACK is handed over (it may have waited for a commit): from then on the connection
+    // reads on, and what shards wrote to it meanwhile follows the CONNACK.
+    attach_pending_ = false;
+    sink_->attached(caf::actor_cast<caf::actor>(this));
+  }
   if (sent_since_flush_ > 0) {
     context_->stats->messages_sent.fetch_add(sent_since_flush_, std::memory_order_relaxed);
     sent_since_flush_ = 0;

@@ -100,7 +100,7 @@ void session_actor::on_ack(const inbound_ack& ack) {
         hold_output_until_committed();
       }
       writer().append_ack(mqtt::packet_type::pubrel, ack.packet_id,
-                         released ? mqtt::reason_code::success : not_found, version_);
+                          released ? mqtt::reason_code::success : not_found, version_);
       break;
     }
     case mqtt::packet_type::pubcomp:
@@ -194,16 +194,21 @@ void session_actor::on_subscribe(subscribe_command& command) {
     mqtt::suback_packet suback;
     size_t replies_missing = 0;
     delivery_batch retained;
+    std::vector<size_t> shards_asked;
   };
   auto state = std::make_shared<pending>();
   state->suback.packet_id = packet.packet_id;
   state->suback.codes = std::move(codes);
   auto epoch = epoch_;
   auto finish = [this, state, epoch] {
-    if (epoch != epoch_ || !sink_)
-      return;
-    writer().append(state->suback, version_);
-    deliver(state->retained);
+    if (epoch == epoch_ && sink_) {
+      writer().append(state->suback, version_);
+      deliver(state->retained);
+    }
+    const auto& shards = *context_->shards;
+    auto self = caf::actor_cast<caf::actor>(this);
+    for (auto s : state->shards_asked)
+      send(shards[s], subscribe_done{self});  // after the retained messages, as they wait for it
   };
   if (persists()) {
     // The SUBACK promises the subscriptions survive a restart, so it also waits for the session record.
@@ -227,6 +232,7 @@ void session_actor::on_subscribe(subscribe_command& command) {
     requests[s].link = link();
     requests[s].persistent = shards_store_entries_;
     ++state->replies_missing;
+    state->shards_asked.push_back(s);
     request(shards[s], caf::infinite, std::move(requests[s])).then([state, finish](subscribe_reply& reply) {
       for (auto& d : reply.retained)
         state->retained.deliveries.push_back(std::move(d));

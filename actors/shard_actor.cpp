@@ -23,9 +23,12 @@ caf::behavior shard_actor::make_behavior() {
       [this](const subscribe_request& request) { return subscribe(request); },
       [this](const unsubscribe_request& request) { unsubscribe(request); },
       [this](const end_of_session& end) { return end_session(end); },
+      [this](const subscribe_done& done) { on_subscribe_done(done); },
       [this](const session_presence& presence) {
         if (auto it = subscribers_.find(presence.session.id()); it != subscribers_.end()) {
           it->second.link = presence.link;
+          it->second.held_qos0.clear();  // for the connection that is gone
+          it->second.held_bytes = 0;
           it->second.persistent = presence.persistent;
         }
       },
@@ -100,16 +103,17 @@ void shard_actor::send_deliveries(std::vector<std::pair<uint64_t, delivery_batch
 
 void shard_actor::dispatch(uint64_t subscriber_id, const caf::actor& session, delivery_batch& batch) {
   if (auto it = subscribers_.find(subscriber_id); it != subscribers_.end())
-    write_qos0(it->second.link, batch);
+    write_qos0(it->second, batch);
   if (!batch.deliveries.empty())
     send(session, std::move(batch));
 }
 
-void shard_actor::write_qos0(const subscriber_link& link, delivery_batch& batch) {
+void shard_actor::write_qos0(subscriber& sub, delivery_batch& batch) {
+  const auto& link = sub.link;
   auto& deliveries = batch.deliveries;
   auto now = clock::now();
   // Asked once per batch: a connection that cannot keep up loses QoS 0, not memory (DESIGN §5).
-  bool has_room = link.sink && link.sink->pending_bytes() <= write_buffer_limit_;
+  bool has_room = link.sink && link.sink->pending_bytes() + sub.held_bytes <= write_buffer_limit_;
   uint64_t sent = 0;
   uint64_t dropped = 0;
   size_t kept = 0;
@@ -123,14 +127,23 @@ void shard_actor::write_qos0(const subscriber_link& link, delivery_batch& batch)
     // Offline: QoS 0 is not kept for later (DESIGN §3), as mosquitto's default and managed IoT hubs do.
     if (!link.sink || d.msg->expired(now))
       continue;
-    if (has_room &&
-        qos0_writer_.append_delivery(d, link.version, link.maximum_packet_size, 0, false, now))
+    if (has_room && qos0_writer_.append_delivery(d, link.version, link.maximum_packet_size, 0, false, now))
       ++sent;
     else
       ++dropped;
   }
   deliveries.resize(kept);
-  qos0_writer_.flush_deliveries_to(link.sink.get());
+  auto buffers = qos0_writer_.take_buffers();
+  if (!buffers.empty()) {
+    if (sub.subscribes_pending == 0) {
+      link.sink->write_deliveries(std::move(buffers));
+    } else {
+      for (auto& b : buffers) {
+        sub.held_bytes += b->size();
+        sub.held_qos0.push_back(std::move(b));
+      }
+    }
+  }
   if (sent > 0)
     stats_->messages_sent.fetch_add(sent, std::memory_order_relaxed);
   if (dropped > 0)
@@ -307,6 +320,19 @@ void shard_actor::route_one(const message_ptr& msg) {
   }
 }
 
+void shard_actor::on_subscribe_done(const subscribe_done& done) {
+  auto it = subscribers_.find(done.session.id());
+  if (it == subscribers_.end() || it->second.subscribes_pending == 0)
+    return;
+  auto& sub = it->second;
+  if (--sub.subscribes_pending > 0 || sub.held_qos0.empty())
+    return;
+  if (sub.link.sink)
+    sub.link.sink->write_deliveries(std::exchange(sub.held_qos0, {}));
+  sub.held_qos0.clear();
+  sub.held_bytes = 0;
+}
+
 subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
   subscribe_reply reply;
   auto id = request.session.id();
@@ -314,6 +340,8 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
   sub.session = request.session;
   sub.client_id = request.client_id;
   sub.link = request.link;
+  if (request.link.sink && !request.restoring)
+    ++sub.subscribes_pending;  // until the session's subscribe_done
   sub.persistent = request.persistent;
   auto now = clock::now();
   int64_t added = 0;

@@ -47,6 +47,9 @@ class shard_actor : public caf::event_based_actor {
     subscriber_link link;
     size_t subscriptions = 0;
     bool persistent = false;
+    uint32_t subscribes_pending = 0;    // subscribes whose SUBACK and retained messages are not out yet
+    std::vector<out_buffer> held_qos0;  // meanwhile (see subscribe_done)
+    size_t held_bytes = 0;
   };
 
   /// Deliveries routed to one subscriber, addressed when routed: the subscriber may leave meanwhile.
@@ -73,8 +76,9 @@ class shard_actor : public caf::event_based_actor {
   void send_deliveries(std::vector<std::pair<uint64_t, delivery_batch>>& batches);
   /// QoS 0 deliveries go straight to the subscriber's connection, the rest to its session.
   void dispatch(uint64_t subscriber_id, const caf::actor& session, delivery_batch& batch);
-  /// Writes and removes the QoS 0 deliveries of `batch`.
-  void write_qos0(const subscriber_link& link, delivery_batch& batch);
+  /// Writes (or holds, see subscribe_done) and removes the QoS 0 deliveries of `batch`.
+  void write_qos0(subscriber& sub, delivery_batch& batch);
+  void on_subscribe_done(const subscribe_done& done);
   void on_commit(const commit_result& result);
   void release_committed();
   void acknowledge(const publish_batch& batch, const storage::status& outcome);

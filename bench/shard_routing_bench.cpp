@@ -36,9 +36,9 @@ namespace {
 
 using mqhub::actors::broker_stats;
 using mqhub::actors::connection_sink;
-using mqhub::actors::out_buffer;
 using mqhub::actors::message;
 using mqhub::actors::message_ptr;
+using mqhub::actors::out_buffer;
 using mqhub::actors::publish_batch;
 using mqhub::actors::shard_actor;
 using mqhub::actors::subscribe_reply;
@@ -92,7 +92,7 @@ class counting_sink : public connection_sink {
   }
   void write_deliveries(std::vector<out_buffer> buffers) override { write(std::move(buffers)); }
   void attached(caf::actor /*session*/) override {}
-  void close() override {}
+  void close(std::vector<out_buffer> /*last_packets*/) override {}
   void abort() override {}
   size_t pending_bytes() const override { return 0; }
 

@@ -64,7 +64,8 @@ void connection_base::read_more() {
       // Idle clients hold no read buffer while they wait (issue 5, RSS per idle connection).
       std::vector<uint8_t>().swap(buffer_);
       reading_ = true;
-      transport_wait([self = shared_from_this()](const boost::system::error_code& ec) { self->on_readable(ec); });
+      transport_wait(
+          [self = shared_from_this()](const boost::system::error_code& ec) { self->on_readable(ec); });
       return;
     }
   } else if (buffer_.size() - end_ < min_read_space && begin_ > 0) {
@@ -160,6 +161,14 @@ void connection_base::process_buffer() {
 }
 
 void connection_base::flush_batches() {
+  send_batches();
+  if (!own_out_.empty()) {
+    write({std::make_shared<const std::string>(std::move(own_out_))});
+    own_out_ = std::string();
+  }
+}
+
+void connection_base::send_batches() {
   if (received_ > 0) {
     services_->stats->messages_received.fetch_add(received_, std::memory_order_relaxed);
     received_ = 0;
@@ -180,10 +189,6 @@ void connection_base::flush_batches() {
     if (session_)
       caf::anon_send(session_, std::move(to_session_));
     to_session_ = actors::session_input{};
-  }
-  if (!own_out_.empty()) {
-    write({std::make_shared<const std::string>(std::move(own_out_))});
-    own_out_ = std::string();
   }
 }
 
@@ -312,11 +317,16 @@ void connection_base::attached(caf::actor session) {
   });
 }
 
-void connection_base::close() {
+void connection_base::close(std::vector<actors::out_buffer> last_packets) {
+  bool schedule = false;
   {
     std::lock_guard guard{write_mutex_};
+    if (!close_requested_ && !writes_refused_ && !last_packets.empty())
+      schedule = queue_locked(last_packets);
     writes_refused_ = true;
   }
+  if (schedule)
+    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
   asio::post(io_, [self = shared_from_this()] {
     // The session closes a connection it has given up (takeover, protocol error): it needs no notice.
     self->closed_notified_ = true;
@@ -347,10 +357,8 @@ void connection_base::shut_down() {
 void connection_base::say_shutting_down() {
   if (state_ == state::closed)
     return;
-  if (state_ == state::connected && version_ == mqtt::protocol_version::v5) {
-    queue_own(mqtt::disconnect_packet{mqtt::reason_code::server_shutting_down, {}});
-    flush_batches();
-  }
+  if (state_ == state::connected && version_ == mqtt::protocol_version::v5)
+    queue_own(mqtt::disconnect_packet{mqtt::reason_code::server_shutting_down, {}});  // finish writes it
   finish(false, std::nullopt);
 }
 
@@ -360,20 +368,30 @@ void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> sess
   if (state_ == state::connected)
     services_->stats->clients_connected.fetch_sub(1, std::memory_order_relaxed);
   state_ = state::closed;
-  flush_batches();
+  send_batches();
   if (session_ && !closed_notified_) {
     closed_notified_ = true;
     caf::anon_send(session_, actors::session_event{actors::connection_closed{
                                  shared_from_this(), clean_disconnect, session_expiry}});
   }
   session_ = caf::actor{};
-  // Close once what is queued (a CONNACK or DISCONNECT with the reason) is written.
+  // Close once what is queued is written. Our last packets (a CONNACK or DISCONNECT with the reason) are
+  // queued in the same step that refuses further writes: nothing a shard writes can follow them.
   bool close_now = false;
+  bool schedule = false;
   {
     std::lock_guard guard{write_mutex_};
+    if (!own_out_.empty() && !writes_refused_) {
+      std::vector<actors::out_buffer> last{std::make_shared<const std::string>(std::move(own_out_))};
+      schedule = queue_locked(last);
+    }
     close_requested_ = true;
     close_now = !write_scheduled_;
+    early_deliveries_.clear();  // never to be written; keeps no memory
   }
+  own_out_ = std::string();
+  if (schedule)
+    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
   if (close_now)
     transport_close();
 }

@@ -50,7 +50,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void write(std::vector<actors::out_buffer> buffers) override;
   void write_deliveries(std::vector<actors::out_buffer> buffers) override;
   void attached(caf::actor session) override;
-  void close() override;
+  void close(std::vector<actors::out_buffer> last_packets) override;
   void abort() override;
   size_t pending_bytes() const override { return pending_bytes_.load(std::memory_order_relaxed); }
 
@@ -101,6 +101,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);
   void queue_own(const net::mqtt::packet& p);
   void flush_batches();
+  /// The PUBLISH batches to the shards and the packets for the session; flush_batches without own_out_.
+  void send_batches();
 
   // CONNECT (connection_connect.cpp)
   void on_connect(uint8_t first_byte, std::span<const uint8_t> body);
@@ -156,8 +158,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   std::vector<actors::out_buffer> pending_;
   bool write_scheduled_ = false;
   bool close_requested_ = false;
-  // Set by the session's close() before the connection thread gets to it: a shard writing QoS 0 to this
-  // connection meanwhile must not put a PUBLISH behind the session's last packet (a DISCONNECT).
+  // Set by the session's close(), with its last packet, before the connection thread gets to it: a shard
+  // writing QoS 0 to this connection meanwhile must not put a PUBLISH behind it (a DISCONNECT).
   bool writes_refused_ = false;
   bool session_attached_ = false;                     // set by attached(), on the session's thread
   std::vector<actors::out_buffer> early_deliveries_;  // write_deliveries before that

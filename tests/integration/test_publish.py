@@ -1,5 +1,8 @@
 """PUBLISH at QoS 0/1/2: acknowledgement flows, delivery QoS, redelivery with DUP, exactly-once for QoS 2."""
 
+import contextlib
+import threading
+
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 
@@ -255,3 +258,64 @@ def test_qos0_for_a_subscriber_that_stops_reading_is_dropped_beyond_the_write_bu
     assert got, "expected the subscriber to get the messages sent before its connection filled up"
     assert got == sorted(set(got)), "expected what arrives to be in publish order without repeats"
     assert len(got) < count, f"expected QoS 0 beyond the write buffer limit to be dropped, got all {count}"
+
+
+@contextlib.contextmanager
+def streaming_qos0(broker, raws, t):
+    """A publisher sending QoS 0 to `t` as fast as it can while the block runs; yields how many it sent."""
+    pub = raws(broker, 5)
+    pub.connect(unique_id("stream"))
+    stop = threading.Event()
+    sent = [0]
+
+    def run():
+        while not stop.is_set():
+            pub.publish(t, b"live-%d" % sent[0])
+            sent[0] += 1
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield sent
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def test_a_retained_message_reaches_a_new_subscriber_after_its_suback_and_before_live_ones(broker, clients, raws):
+    # Live QoS 0 is written by the topic's shard, the SUBACK and the retained message by the session: the shard
+    # holds the new subscriber's live messages until those are out, or a newer value could arrive before the
+    # retained one and the client would keep the stale one.
+    t = topic("retained-first")
+    clients(broker).publish(t, b"retained", qos=0, retain=True)
+    for _ in range(10):
+        with streaming_qos0(broker, raws, t):
+            sub = raws(broker, 5)
+            sub.connect(unique_id("retained-first"))
+            _, codes, _ = sub.subscribe(1, [(t, 0)])  # asserts the SUBACK is the first packet
+            assert codes == [0], f"expected QoS 0 granted, got {codes}"
+            first = sub.expect_publish()
+            assert (first.payload, first.retain) == (b"retained", True), \
+                f"expected the retained message first, got {first.payload!r} retain={first.retain}"
+            second = sub.expect_publish()
+            assert second.payload.startswith(b"live-") and not second.retain, f"then live ones, got {second.payload!r}"
+            sub.disconnect()
+
+
+def test_a_taken_over_connection_gets_nothing_after_its_disconnect(broker, raws):
+    # The session's DISCONNECT (0x8E) and the close are one step for the connection: QoS 0 a shard writes at that
+    # moment must not follow the DISCONNECT (MQTT-3.14.0-1 is about the client; the server's last packet is it).
+    t = topic("takeover-last")
+    for _ in range(10):
+        cid = unique_id("takeover-last")
+        first = raws(broker, 5)
+        persistent_connect(first, cid, 5)
+        first.subscribe(1, [(t, 0)])
+        with streaming_qos0(broker, raws, t):
+            assert first.expect_publish().payload.startswith(b"live-")
+            persistent_connect(raws(broker, 5), cid, 5)
+            packets = first.sock.wait_closed(timeout=10)
+        assert packets is not None, "expected the taken-over connection to be closed"
+        assert packets and packets[-1][0] == raw_mqtt.DISCONNECT, \
+            f"expected a DISCONNECT as the last packet, got {[raw_mqtt.PACKET_NAMES[p[0]] for p in packets[-3:]]}"
+        assert packets[-1][2][:1] == bytes([0x8E]), f"expected reason 0x8E (session taken over), got {packets[-1][2][:1]!r}"

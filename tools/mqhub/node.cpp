@@ -120,7 +120,8 @@ int run_node(const node_options& options) {
   services->ws_origins = options.ws_origins;
   services->access = net::make_open_access_policy(options.allow_anonymous);
   services->durable = store != nullptr;
-  auto context = std::make_shared<const actors::session_context>(actors::session_context{map, stats, options.session, store});
+  auto context = std::make_shared<const actors::session_context>(
+      actors::session_context{map, stats, options.session, store});
   for (size_t i = 0; i < options.shards; ++i)
     services->directories.push_back(system.spawn<actors::session_directory>(context));
   // Before the listeners open: a client must find its session and its messages from the first packet.
