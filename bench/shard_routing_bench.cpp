@@ -102,7 +102,7 @@ class counting_sink : public connection_sink {
 
 // Stands in for the session, which QoS 0 deliveries no longer reach.
 caf::behavior idle_session() {
-  return {[](caf::unit_t) {}};
+  return {[](const caf::unit_t&) {}};
 }
 
 std::string topic_of(size_t index) {

@@ -72,7 +72,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   /// their own buffers), with transport_wait and transport_read_now.
   virtual bool transport_waits() const { return false; }
   /// Calls `done` on the connection's thread once bytes (or the end of the stream) can be read.
-  virtual void transport_wait(wait_handler /*done*/) {}
+  virtual void transport_wait(wait_handler&& /*done*/) {}
   /// Reads what is there without blocking; `ec` is would_block when nothing is.
   virtual size_t transport_read_now(boost::asio::mutable_buffer /*into*/, boost::system::error_code& /*ec*/) {
     return 0;

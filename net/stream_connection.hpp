@@ -50,7 +50,7 @@ class stream_connection : public connection_base {
 
   bool transport_waits() const override { return plain_tcp; }
 
-  void transport_wait(wait_handler done) override {
+  void transport_wait(wait_handler&& done) override {
     if constexpr (plain_tcp)
       stream_.async_wait(boost::asio::ip::tcp::socket::wait_read, std::move(done));
   }
