@@ -1,12 +1,9 @@
-#include <algorithm>
 #include <utility>
 
 #include <spdlog/spdlog.h>
 #include <caf/actor_cast.hpp>
 
 #include "actors/session_actor.hpp"
-
-#include "net/mqtt/encoder.hpp"
 
 namespace mqhub::actors {
 
