@@ -163,6 +163,7 @@ class session_actor : public caf::event_based_actor {
     uint64_t output_held_until = 0;    // token of the commit the output waits for; 0: none
     std::unordered_map<uint64_t, std::vector<std::function<void(bool)>>> waiting;
     uint64_t last_token = 0;
+    std::vector<std::function<void()>> after_output;  // once the held output is handed over (see flush)
   };
   std::unique_ptr<commit_state> commits_;
 

@@ -133,6 +133,10 @@ void session_actor::flush() {
     attach_pending_ = false;
     sink_->attached(caf::actor_cast<caf::actor>(this));
   }
+  if (commits_ && !commits_->after_output.empty()) {
+    for (auto& then : std::exchange(commits_->after_output, {}))
+      then();
+  }
   if (sent_since_flush_ > 0) {
     context_->stats->messages_sent.fetch_add(sent_since_flush_, std::memory_order_relaxed);
     sent_since_flush_ = 0;

@@ -205,10 +205,18 @@ void session_actor::on_subscribe(subscribe_command& command) {
       writer().append(state->suback, version_);
       deliver(state->retained);
     }
-    const auto& shards = *context_->shards;
-    auto self = caf::actor_cast<caf::actor>(this);
-    for (auto s : state->shards_asked)
-      send(shards[s], subscribe_done{self});  // after the retained messages, as they wait for it
+    // The shards hold this client's QoS 0 until the retained messages are handed over, which waits for a
+    // commit when output is held.
+    auto release_shards = [this, state] {
+      const auto& shards = *context_->shards;
+      auto self = caf::actor_cast<caf::actor>(this);
+      for (auto s : state->shards_asked)
+        send(shards[s], subscribe_done{self});
+    };
+    if (output_held())
+      commits_->after_output.emplace_back(std::move(release_shards));
+    else
+      release_shards();
   };
   if (persists()) {
     // The SUBACK promises the subscriptions survive a restart, so it also waits for the session record.
