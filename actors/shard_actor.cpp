@@ -96,14 +96,14 @@ void shard_actor::route(publish_batch& batch) {
 void shard_actor::send_deliveries(std::vector<std::pair<uint64_t, delivery_batch>>& batches) {
   for (auto& [id, deliveries] : batches) {
     if (auto it = subscribers_.find(id); it != subscribers_.end())
-      dispatch(id, it->second.session, deliveries);
+      dispatch(&it->second, it->second.session, deliveries);
   }
   batches.clear();
 }
 
-void shard_actor::dispatch(uint64_t subscriber_id, const caf::actor& session, delivery_batch& batch) {
-  if (auto it = subscribers_.find(subscriber_id); it != subscribers_.end())
-    write_qos0(it->second, batch);
+void shard_actor::dispatch(subscriber* sub, const caf::actor& session, delivery_batch& batch) {
+  if (sub != nullptr)
+    write_qos0(*sub, batch);
   if (!batch.deliveries.empty())
     send(session, std::move(batch));
 }
@@ -193,8 +193,10 @@ void shard_actor::release_committed() {
   while (!pending_.empty() && pending_.front().committed) {
     auto& front = pending_.front();
     if (front.outcome) {
-      for (auto& addressed : front.batches)
-        dispatch(addressed.subscriber, addressed.session, addressed.deliveries);
+      for (auto& addressed : front.batches) {
+        auto it = subscribers_.find(addressed.subscriber);
+        dispatch(it != subscribers_.end() ? &it->second : nullptr, addressed.session, addressed.deliveries);
+      }
     } else {
       uint64_t dropped = 0;
       for (const auto& addressed : front.batches)

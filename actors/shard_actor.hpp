@@ -74,8 +74,9 @@ class shard_actor : public caf::event_based_actor {
   /// Adds what `msg` and its deliveries change in storage to `writes_`.
   void persist(const message_ptr& msg, const clocks& now);
   void send_deliveries(std::vector<std::pair<uint64_t, delivery_batch>>& batches);
-  /// QoS 0 deliveries go straight to the subscriber's connection, the rest to its session.
-  void dispatch(uint64_t subscriber_id, const caf::actor& session, delivery_batch& batch);
+  /// QoS 0 deliveries go straight to the subscriber's connection, the rest to its session. `sub` is null for
+  /// a subscriber that left while its deliveries waited for a commit: they all go to the session.
+  void dispatch(subscriber* sub, const caf::actor& session, delivery_batch& batch);
   /// Writes (or holds, see subscribe_done) and removes the QoS 0 deliveries of `batch`.
   void write_qos0(subscriber& sub, delivery_batch& batch);
   void on_subscribe_done(const subscribe_done& done);
