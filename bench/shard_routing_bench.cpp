@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,7 @@
 #include "actors/message.hpp"
 #include "actors/messages.hpp"
 #include "actors/shard_actor.hpp"
+#include "net/mqtt/frame.hpp"
 
 namespace {
 
@@ -41,6 +43,7 @@ using mqhub::actors::message_ptr;
 using mqhub::actors::out_buffer;
 using mqhub::actors::publish_batch;
 using mqhub::actors::shard_actor;
+using mqhub::actors::subscribe_done;
 using mqhub::actors::subscribe_reply;
 using mqhub::actors::subscribe_request;
 using mqhub::actors::subscription_request_entry;
@@ -60,19 +63,10 @@ struct tally {
 
 // Each packet is whole in one buffer here: 64 B payloads are copied, never shared.
 int64_t count_packets(const std::string& bytes) {
+  std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   int64_t packets = 0;
-  size_t at = 0;
-  while (at < bytes.size()) {
-    size_t length = 0;
-    size_t shift = 0;
-    size_t i = at + 1;
-    uint8_t digit = 0;
-    do {
-      digit = static_cast<uint8_t>(bytes[i++]);
-      length |= static_cast<size_t>(digit & 0x7F) << shift;
-      shift += 7;
-    } while ((digit & 0x80) != 0);
-    at = i + length;
+  while (!rest.empty()) {
+    rest = rest.subspan(mqhub::net::mqtt::peek_frame(rest, UINT32_MAX).total_size());
     ++packets;
   }
   return packets;
@@ -145,6 +139,8 @@ void run_routing(benchmark::State& state, routing kind) {
         self->request(shard, caf::infinite, std::move(request))
             .receive([](const subscribe_reply&) {},
                      [&](const caf::error& err) { state.SkipWithError(system.render(err).c_str()); });
+        // As a session does once its SUBACK is out: until then the shard holds the subscriber's QoS 0.
+        self->send(shard, subscribe_done{subscriber});
         subscribers.push_back(std::move(subscriber));
       }
     }
