@@ -205,7 +205,7 @@ void connection_base::write(std::vector<actors::out_buffer> buffers) {
     schedule = queue_locked(buffers);
   }
   if (schedule)
-    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+    post_start_write();
 }
 
 void connection_base::write_deliveries(std::vector<actors::out_buffer> buffers) {
@@ -238,6 +238,10 @@ bool connection_base::queue_locked(std::vector<actors::out_buffer>& buffers) {
   bool schedule = !write_scheduled_;
   write_scheduled_ = true;
   return schedule;
+}
+
+void connection_base::post_start_write() {
+  asio::post(io_, [self = shared_from_this()] { self->start_write(); });
 }
 
 void connection_base::start_write() {
@@ -295,7 +299,7 @@ void connection_base::attached(caf::actor session) {
     }
   }
   if (schedule)
-    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+    post_start_write();
   asio::post(io_, [self = shared_from_this(), session = std::move(session)]() mutable {
     if (self->state_ == state::closed) {
       // The client went away while its session was being found: the session must hear it, or it would
@@ -326,7 +330,7 @@ void connection_base::close(std::vector<actors::out_buffer> last_packets) {
     writes_refused_ = true;
   }
   if (schedule)
-    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+    post_start_write();
   asio::post(io_, [self = shared_from_this()] {
     // The session closes a connection it has given up (takeover, protocol error): it needs no notice.
     self->closed_notified_ = true;
@@ -391,7 +395,7 @@ void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> sess
   }
   own_out_ = std::string();
   if (schedule)
-    asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+    post_start_write();
   if (close_now)
     transport_close();
 }

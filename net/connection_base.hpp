@@ -96,6 +96,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void process_buffer();
   /// Appends to the write queue (write_mutex_ held); true when a write must be scheduled.
   bool queue_locked(std::vector<actors::out_buffer>& buffers);
+  /// For queue_locked's true: start_write on the connection's thread.
+  void post_start_write();
   void start_write();
   void on_written(const boost::system::error_code& ec, size_t bytes);
   void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);

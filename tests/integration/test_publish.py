@@ -57,10 +57,14 @@ def test_delivery_qos_is_the_minimum_of_published_and_subscribed(broker, clients
         f"expected a QoS {pub_qos} message on a QoS {sub_qos} subscription delivered at QoS {expected}, got {m.qos}"
 
 
+def session_props(protocol):
+    return props(PacketTypes.CONNECT, SessionExpiryInterval=60) if protocol == V5 else None
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_messages_for_an_offline_session_are_delivered_on_reconnect(broker, clients, protocol):
     cid, t = unique_id("offline"), topic("offline")
-    session = props(PacketTypes.CONNECT, SessionExpiryInterval=60) if protocol == V5 else None
+    session = session_props(protocol)
     sub = clients(broker, client_id=cid, protocol=protocol, clean=False, properties=session)
     sub.subscribe(t, 2)
     sub.disconnect()
@@ -81,10 +85,6 @@ def test_messages_for_an_offline_session_are_delivered_on_reconnect(broker, clie
     # between QoS 1 and QoS 2 messages is not observable here).
     assert [g for g in got if g[1] == 1] == [(b"q1-a", 1), (b"q1-c", 1)], f"expected QoS 1 in publish order: {got}"
     assert len(got) <= 4, f"expected no duplicates, got {got}"
-
-
-def session_props(protocol):
-    return props(PacketTypes.CONNECT, SessionExpiryInterval=60) if protocol == V5 else None
 
 
 @pytest.mark.parametrize("first, second", [pytest.param(V311, V5, id="v311-then-v5"),
