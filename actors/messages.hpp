@@ -178,6 +178,22 @@ struct connect_request {
   std::optional<net::mqtt::will_message> will;
   /// The CONNACK to send, complete but for the session present flag, which the session decides.
   net::mqtt::connack_packet connack;
+  /// The directory sent the CONNACK already: the session was dormant (see session_directory) until now.
+  bool connack_sent = false;
+};
+
+/// Connection → directory: its dormant session (see session_directory) needs an actor now, for the packet
+/// the connection holds back until the session has attached.
+struct wake_session {
+  std::string client_id;
+  connection_sink_ptr sink;
+};
+
+/// Connection → directory: the connection of a dormant session is gone.
+struct dormant_connection_closed {
+  std::string client_id;
+  connection_sink_ptr sink;
+  bool clean_disconnect = false;  // as in connection_closed: false publishes the will
 };
 
 /// Connection → session: the packets of one read that the session handles, in order: QoS 2 PUBLISH,
@@ -198,6 +214,9 @@ struct inbound_ack {
 };
 
 struct session_input {
+  /// The connection the packets came from: input still in flight when another connection took the session
+  /// over is not the new client's (its acknowledgements and SUBACKs would go to the wrong client).
+  connection_sink_ptr from;
   std::vector<
       std::variant<net::mqtt::publish_packet, inbound_ack, subscribe_command, net::mqtt::unsubscribe_packet>>
       packets;
@@ -242,6 +261,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_presence)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connect_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_input)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::wake_session)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::dormant_connection_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_end_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::commit_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_sessions)

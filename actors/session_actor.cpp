@@ -7,7 +7,7 @@
 
 #include <caf/actor_cast.hpp>
 
-#include "net/mqtt/encoder.hpp"
+#include "actors/session_farewell.hpp"
 
 namespace mqhub::actors {
 
@@ -144,8 +144,10 @@ void session_actor::take_connection(connect_request& request) {
   shards_store_entries_ = persists();
   if (had_session)
     announce_presence();
-  request.connack.session_present = had_session;  // MQTT-3.2.2-2, -3
-  writer().append(request.connack, version_);
+  if (!request.connack_sent) {
+    request.connack.session_present = had_session;  // MQTT-3.2.2-2, -3
+    writer().append(request.connack, version_);
+  }
   attach_pending_ = true;
   flush();
   auto now = clock::now();
@@ -241,11 +243,8 @@ void session_actor::publish_will() {
   will_pending_ = false;
   if (!will_)
     return;
-  auto msg = make_will_message(std::move(*will_), client_id_, clock::now());
+  actors::publish_will(*context_->shards, std::move(*will_), client_id_);
   will_.reset();
-  const auto& shards = *context_->shards;
-  const auto& shard = shards[shards.shard_of_topic(msg->topic)];
-  send(shard, publish_batch::of(std::move(msg)));
   if (!sink_) {
     save_session();  // without the will, or a restart would send it again
     commit_writes();
@@ -309,16 +308,7 @@ void session_actor::close_connection(mqtt::reason_code code, std::string reason)
   flush();  // what is not held goes out before the DISCONNECT
   // The DISCONNECT goes with the close, in one step: nothing a shard writes meanwhile can follow it, and it
   // never waits in output held for a commit, which would hand it to the next connection.
-  std::vector<out_buffer> last;
-  if (v5()) {
-    mqtt::disconnect_packet packet{code, {}};
-    if (!reason.empty())
-      packet.props.reason_string = std::move(reason);
-    std::string encoded;
-    mqtt::encode(packet, version_, encoded);
-    last.push_back(std::make_shared<const std::string>(std::move(encoded)));
-  }
-  sink_->close(std::move(last));
+  sink_->close(disconnect_packets(version_, code, std::move(reason)));
 }
 
 }  // namespace mqhub::actors

@@ -16,8 +16,8 @@ session_actor::inbound_qos2_map& session_actor::inbound_qos2s() {
 }
 
 void session_actor::handle_input(session_input& input) {
-  if (!sink_)
-    return;  // the connection closed while this was in flight
+  if (!sink_ || input.from != sink_)
+    return;  // the connection closed, or was taken over, while this was in flight
   std::vector<publish_batch> to_shards;
   for (auto& packet : input.packets) {
     if (auto* publish = std::get_if<mqtt::publish_packet>(&packet))

@@ -52,7 +52,7 @@ void connection_base::start() {
 }
 
 void connection_base::read_more() {
-  if (reading_ || state_ == state::closed || state_ == state::connecting)
+  if (reading_ || state_ == state::closed || state_ == state::connecting || state_ == state::waking)
     return;
   if (pending_bytes() > services_->limits.write_buffer_limit) {
     paused_for_writes_ = true;  // on_written reads on once the queue has drained
@@ -144,6 +144,10 @@ void connection_base::process_buffer() {
                 "packet exceeds the maximum packet size");  // MQTT-3.2.2-15
       break;
     }
+    if (dormant() && needs_session(available[0])) {
+      wake_session();  // the packet is read again once the session has attached
+      break;
+    }
     auto body = available.subspan(f.header_size, f.remaining_length);
     begin_ += f.total_size();
     last_packet_at_ = read_at_;
@@ -158,6 +162,32 @@ void connection_base::process_buffer() {
     std::vector<uint8_t>(idle_buffer_size).swap(buffer_);
     begin_ = end_ = 0;
   }
+}
+
+bool connection_base::needs_session(uint8_t first_byte) {
+  switch (static_cast<mqtt::packet_type>(first_byte >> 4)) {
+    case mqtt::packet_type::publish:
+      return ((first_byte >> 1) & 0x03) == 2;  // exactly-once state lives in the session
+    case mqtt::packet_type::puback:
+    case mqtt::packet_type::pubrec:
+    case mqtt::packet_type::pubrel:
+    case mqtt::packet_type::pubcomp:
+    case mqtt::packet_type::subscribe:
+    case mqtt::packet_type::unsubscribe:
+      return true;
+    default:
+      return false;  // PINGREQ, DISCONNECT, and what the connection refuses itself
+  }
+}
+
+void connection_base::wake_session() {
+  state_ = state::waking;
+  caf::anon_send(services_->directory_of(client_id_), actors::wake_session{client_id_, shared_from_this()});
+}
+
+void connection_base::tell_directory_closed(bool clean_disconnect) {
+  caf::anon_send(services_->directory_of(client_id_),
+                 actors::dormant_connection_closed{client_id_, shared_from_this(), clean_disconnect});
 }
 
 void connection_base::flush_batches() {
@@ -186,8 +216,10 @@ void connection_base::send_batches() {
     batch = actors::publish_batch{};
   }
   if (!to_session_.packets.empty()) {
-    if (session_)
+    if (session_) {
+      to_session_.from = shared_from_this();
       caf::anon_send(session_, std::move(to_session_));
+    }
     to_session_ = actors::session_input{};
   }
 }
@@ -302,16 +334,20 @@ void connection_base::attached(caf::actor session) {
     post_start_write();
   asio::post(io_, [self = shared_from_this(), session = std::move(session)]() mutable {
     if (self->state_ == state::closed) {
-      // The client went away while its session was being found: the session must hear it, or it would
-      // think itself connected forever.
-      caf::anon_send(session, actors::session_event{actors::connection_closed{self, false, std::nullopt}});
+      // The client went away while its session was being found: the session (or the directory, for a
+      // dormant one) must hear it, or it would think itself connected forever.
+      if (session)
+        caf::anon_send(session, actors::session_event{actors::connection_closed{self, false, std::nullopt}});
+      else
+        self->tell_directory_closed(false);
       return;
     }
-    if (self->state_ != state::connecting)
+    if (self->state_ != state::connecting && self->state_ != state::waking)
       return;
-    self->session_ = std::move(session);
+    if (self->state_ == state::connecting)
+      self->services_->stats->clients_connected.fetch_add(1, std::memory_order_relaxed);
+    self->session_ = std::move(session);  // null: the session is dormant
     self->state_ = state::connected;
-    self->services_->stats->clients_connected.fetch_add(1, std::memory_order_relaxed);
     if (self->shut_down_when_attached_) {
       self->say_shutting_down();
       return;
@@ -348,7 +384,7 @@ void connection_base::shut_down() {
   if (!self)
     return;
   asio::post(io_, [self = std::move(self)] {
-    if (self->state_ == state::connecting) {
+    if (self->state_ == state::connecting || self->state_ == state::waking) {
       // The session has the CONNECT and its CONNACK may already be out (it writes it, then attaches): the
       // DISCONNECT must come after it (MQTT-3.14.0-1), and it does once the session has attached.
       self->shut_down_when_attached_ = true;
@@ -369,14 +405,18 @@ void connection_base::say_shutting_down() {
 void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> session_expiry) {
   if (state_ == state::closed)
     return;
-  if (state_ == state::connected)
+  if (acknowledged())
     services_->stats->clients_connected.fetch_sub(1, std::memory_order_relaxed);
+  bool was_dormant = dormant();
   state_ = state::closed;
   send_batches();
-  if (session_ && !closed_notified_) {
+  if (!closed_notified_ && (session_ || was_dormant)) {
     closed_notified_ = true;
-    caf::anon_send(session_, actors::session_event{actors::connection_closed{
-                                 shared_from_this(), clean_disconnect, session_expiry}});
+    if (session_)
+      caf::anon_send(session_, actors::session_event{actors::connection_closed{
+                                   shared_from_this(), clean_disconnect, session_expiry}});
+    else
+      tell_directory_closed(clean_disconnect);
   }
   session_ = caf::actor{};
   // Close once what is queued is written. Our last packets (a CONNACK or DISCONNECT with the reason) are
@@ -406,7 +446,7 @@ bool connection_base::check_keepalive(std::chrono::steady_clock::time_point now)
   // MQTT-3.1.2-22: one and a half times the keep alive without a packet ends the connection.
   if (keep_alive_ == 0 || now - last_packet_at_ < std::chrono::milliseconds(keep_alive_ * 1500))
     return true;
-  if (state_ == state::connected)
+  if (acknowledged())
     violation(mqtt::reason_code::keep_alive_timeout, "keep alive timeout");
   else
     finish(false, std::nullopt);

@@ -87,13 +87,24 @@ class connection_base : public actors::connection_sink, public std::enable_share
   const node_services& services() const { return *services_; }
 
  private:
-  enum class state { awaiting_connect, connecting, connected, closed };
+  // waking: connected, and the dormant session is getting its actor (see actors::session_directory); the
+  // packet that needs it waits in the buffer until it has attached.
+  enum class state { awaiting_connect, connecting, connected, waking, closed };
+  /// Whether the client has its CONNACK: errors get a DISCONNECT from here on (MQTT 5).
+  bool acknowledged() const { return state_ == state::connected || state_ == state::waking; }
+  /// Connected without a session actor: the directory holds the session (see actors::session_directory).
+  bool dormant() const { return state_ == state::connected && !session_; }
 
   // I/O (connection_base.cpp)
   void read_more();
   void on_read(const boost::system::error_code& ec, size_t bytes);
   void on_readable(const boost::system::error_code& ec);
   void process_buffer();
+  /// Whether a dormant session must wake for this packet: only the session handles it.
+  static bool needs_session(uint8_t first_byte);
+  void wake_session();
+  /// Tells the directory that this connection of a dormant session is gone.
+  void tell_directory_closed(bool clean_disconnect);
   /// Appends to the write queue (write_mutex_ held); true when a write must be scheduled.
   bool queue_locked(std::vector<actors::out_buffer>& buffers);
   /// For queue_locked's true: start_write on the connection's thread.

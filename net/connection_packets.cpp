@@ -11,7 +11,7 @@ namespace mqhub::net {
 void connection_base::violation(mqtt::reason_code code, std::string reason) {
   if (state_ == state::closed)
     return;
-  if (version_ == mqtt::protocol_version::v5 && state_ == state::connected) {
+  if (version_ == mqtt::protocol_version::v5 && acknowledged()) {
     mqtt::disconnect_packet disconnect{code, {}};  // MQTT-4.13.1-1
     disconnect.props.reason_string = std::move(reason);
     queue_own(disconnect);
