@@ -101,6 +101,7 @@ void session_actor::take_connection(connect_request& request) {
   // A session with expiry 0 ends with its connection (MQTT-3.1.2-6; 5.0: 3.1.2.11.2), even when the next
   // CONNECT reaches this actor before the directory has let it end.
   bool had_session = (attach_count_ > 1 || restored_) && !ended_ && session_expiry_ != 0;
+  bool continues = had_session && !request.clean_start;
   ended_ = false;
   if (sink_) {
     // Takeover (MQTT-3.1.4-3): the old connection is told why and closed; its will goes out unless the
@@ -108,9 +109,9 @@ void session_actor::take_connection(connect_request& request) {
     close_connection(mqtt::reason_code::session_taken_over, {});
     sink_.reset();
     bool delayed = will_ && will_->props.will_delay_interval.value_or(0) > 0;
-    if (will_ && (request.clean_start || !delayed))
+    if (will_ && (!continues || !delayed))
       publish_will();
-  } else if (will_pending_ && request.clean_start) {
+  } else if (will_pending_ && !continues) {
     publish_will();  // the old session ends now, before its will delay (MQTT-3.1.3-9)
   }
   will_pending_ = false;

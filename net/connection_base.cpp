@@ -181,6 +181,7 @@ bool connection_base::needs_session(uint8_t first_byte) {
 }
 
 void connection_base::wake_session() {
+  last_packet_at_ = read_at_;  // the packet that wakes it counts for the keep alive, though read again later
   state_ = state::waking;
   caf::anon_send(services_->directory_of(client_id_), actors::wake_session{client_id_, shared_from_this()});
 }

@@ -5,7 +5,7 @@ import time
 import pytest
 
 import raw_mqtt
-from mqtt_helpers import V5, unique_id
+from mqtt_helpers import V5, mosquitto_deviates, unique_id
 from mqtt_helpers import clients, raws  # noqa: F401,F811 (pytest fixtures)
 
 RAW_VERSIONS = [pytest.param(4, id="v311"), pytest.param(5, id="v5")]
@@ -81,6 +81,22 @@ def test_v5_will_is_published_on_takeover_with_will_delay_0(broker, clients, raw
     # MQTT 5 3.1.3.2.2 / 3.1.4: the will of the existing connection is sent unless the new connection has Clean
     # Start 0 and a will delay > 0; with delay 0 it is sent when the existing connection closes.
     assert_will(observer, t, why="session taken over")
+
+
+@mosquitto_deviates("it waits out the will delay although the taken-over session ended")
+@pytest.mark.parametrize("subscribed", [pytest.param(False, id="only-connected"), pytest.param(True, id="subscribed")])
+def test_v5_delayed_will_is_published_at_once_when_a_session_without_expiry_is_taken_over(broker, clients, raws,
+                                                                                        subscribed):
+    t, cid = will_topic(), unique_id("w")
+    observer = watch(broker, clients, t)
+    r = connect_with_will(broker, raws, 5, t, client_id=cid, will_props=[(raw_mqtt.WILL_DELAY_INTERVAL, 30)])
+    if subscribed:
+        r.subscribe(1, [(f"{t}/other", 0)])
+    _, code, _ = raws(broker, 5).connect(cid, clean=False)
+    assert code == 0, f"expected the taking-over connection to be accepted, got 0x{code:02x}"
+    # MQTT-3.1.3-9 (5.0): the will goes out when the will delay passes or the session ends, whichever is first;
+    # with session expiry 0 the session ends with the taken-over connection, Clean Start 0 notwithstanding.
+    assert_will(observer, t, timeout=3.0, why="session with expiry 0 taken over, will delay 30 s")
 
 
 @pytest.mark.parametrize("version", RAW_VERSIONS)
