@@ -173,7 +173,6 @@ struct connect_request {
   uint32_t session_expiry = 0;       // seconds; 0xFFFFFFFF never expires
   uint16_t receive_maximum = 65535;  // the client's: how many QoS 1/2 PUBLISHes it takes unacknowledged
   uint32_t maximum_packet_size = 0;  // the client's; 0: no limit
-  uint16_t server_receive_maximum = 65535;  // ours, enforced on the client's QoS 2 PUBLISHes
   bool request_problem_information = true;
   std::optional<net::mqtt::will_message> will;
   /// The CONNACK to send, complete but for the session present flag, which the session decides.

@@ -137,7 +137,6 @@ void session_actor::take_connection(connect_request& request) {
   else
     drop_stored_session();  // a session that no longer persists leaves nothing behind
   client_maximum_packet_size_ = request.maximum_packet_size;
-  server_receive_maximum_ = request.server_receive_maximum;
   outbound_.set_window(std::min<size_t>(context_->limits.max_inflight, request.receive_maximum));
 
   // Before the CONNACK: once the client has it, a message may be published to it at once, and its shards

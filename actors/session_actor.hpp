@@ -172,7 +172,6 @@ class session_actor : public caf::event_based_actor {
   uint32_t sent_since_flush_ = 0;
   uint32_t client_maximum_packet_size_ = 0;
   uint32_t session_expiry_ = 0;
-  uint16_t server_receive_maximum_ = 65535;
   net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
   bool will_pending_ = false;          // the connection is gone and the will waits for its delay
   bool stored_ = false;                // a record of this session may be in storage

@@ -74,7 +74,6 @@ void session_directory::make_dormant(entry& e, connect_request& request) {
     d.will = std::make_unique<net::mqtt::will_message>(std::move(*request.will));
   d.maximum_packet_size = request.maximum_packet_size;
   d.receive_maximum = request.receive_maximum;
-  d.server_receive_maximum = request.server_receive_maximum;
   d.version = request.version;
   d.request_problem_information = request.request_problem_information;
   std::string connack;
@@ -102,7 +101,6 @@ void session_directory::wake(const wake_session& wake) {
   request.client_id = wake.client_id;
   request.maximum_packet_size = d.maximum_packet_size;
   request.receive_maximum = d.receive_maximum;
-  request.server_receive_maximum = d.server_receive_maximum;
   request.request_problem_information = d.request_problem_information;
   if (d.will)
     request.will = std::move(*d.will);

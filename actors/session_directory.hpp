@@ -33,7 +33,6 @@ class session_directory : public caf::event_based_actor {
     std::unique_ptr<net::mqtt::will_message> will;
     uint32_t maximum_packet_size = 0;
     uint16_t receive_maximum = 65535;
-    uint16_t server_receive_maximum = 65535;
     net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
     bool request_problem_information = true;
   };

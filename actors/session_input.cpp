@@ -60,7 +60,7 @@ void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<p
     return;
   }
   if (known == received.end()) {
-    if (received.size() >= server_receive_maximum_) {
+    if (received.size() >= context_->limits.receive_maximum) {
       disconnect(mqtt::reason_code::receive_maximum_exceeded, "more QoS 2 PUBLISHes than Receive Maximum");
       return;  // MQTT-3.3.4-9
     }

@@ -64,8 +64,7 @@ void connection_base::read_more() {
       // Idle clients hold no read buffer while they wait (issue 5, RSS per idle connection).
       std::vector<uint8_t>().swap(buffer_);
       reading_ = true;
-      transport_wait(
-          [self = shared_from_this()](const boost::system::error_code& ec) { self->on_readable(ec); });
+      transport_wait();
       return;
     }
   } else if (buffer_.size() - end_ < min_read_space && begin_ > 0) {
@@ -250,8 +249,10 @@ void connection_base::write_deliveries(std::vector<actors::out_buffer> buffers) 
       // Counted now: the shard's back-pressure check sees them.
       for (const auto& b : buffers)
         pending_bytes_.fetch_add(b->size(), std::memory_order_relaxed);
-      early_deliveries_.insert(early_deliveries_.end(), std::make_move_iterator(buffers.begin()),
-                               std::make_move_iterator(buffers.end()));
+      if (!early_deliveries_)
+        early_deliveries_ = std::make_unique<std::vector<actors::out_buffer>>();
+      early_deliveries_->insert(early_deliveries_->end(), std::make_move_iterator(buffers.begin()),
+                                std::make_move_iterator(buffers.end()));
       return;
     }
   }
@@ -322,8 +323,9 @@ void connection_base::attached(caf::actor session) {
     // The session's CONNACK is queued: the shards' deliveries that came before it follow it now.
     std::lock_guard guard{write_mutex_};
     session_attached_ = true;
-    if (!early_deliveries_.empty() && !close_requested_ && !writes_refused_) {
-      auto early = std::exchange(early_deliveries_, {});
+    if (early_deliveries_ && !close_requested_ && !writes_refused_) {
+      auto early = std::move(*early_deliveries_);
+      early_deliveries_.reset();
       size_t counted = 0;
       for (const auto& b : early)
         counted += b->size();
@@ -432,7 +434,7 @@ void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> sess
     }
     close_requested_ = true;
     close_now = !write_scheduled_;
-    early_deliveries_.clear();  // never to be written; keeps no memory
+    early_deliveries_.reset();  // never to be written; keeps no memory
   }
   own_out_ = std::string();
   if (schedule)

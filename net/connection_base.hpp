@@ -56,7 +56,6 @@ class connection_base : public actors::connection_sink, public std::enable_share
 
  protected:
   using read_handler = std::function<void(const boost::system::error_code&, size_t)>;
-  using wait_handler = std::function<void(const boost::system::error_code&)>;
   using write_handler = std::function<void(const boost::system::error_code&, size_t)>;
   using open_handler = std::function<void(bool ok)>;
 
@@ -71,8 +70,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   /// Whether the transport can wait for bytes without a buffer (plain TCP; TLS and WebSocket read through
   /// their own buffers), with transport_wait and transport_read_now.
   virtual bool transport_waits() const { return false; }
-  /// Calls `done` on the connection's thread once bytes (or the end of the stream) can be read.
-  virtual void transport_wait(wait_handler&& /*done*/) {}
+  /// Calls on_readable on the connection's thread once bytes (or the end of the stream) can be read. Not
+  /// through a std::function: the pending wait of every idle client would hold one, 32 bytes.
+  virtual void transport_wait() {}
   /// Reads what is there without blocking; `ec` is would_block when nothing is.
   virtual size_t transport_read_now(boost::asio::mutable_buffer /*into*/, boost::system::error_code& /*ec*/) {
     return 0;
@@ -82,6 +82,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   /// Closes the transport; pending operations complete with an error.
   virtual void transport_close() = 0;
 
+  void on_readable(const boost::system::error_code& ec);
+
   /// For transports that learn who the peer is while opening (its TLS certificate).
   peer_identity& peer() { return *peer_; }
   const node_services& services() const { return *services_; }
@@ -89,7 +91,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
  private:
   // waking: connected, and the dormant session is getting its actor (see actors::session_directory); the
   // packet that needs it waits in the buffer until it has attached.
-  enum class state { awaiting_connect, connecting, connected, waking, closed };
+  enum class state : uint8_t { awaiting_connect, connecting, connected, waking, closed };
   /// Whether the client has its CONNACK: errors get a DISCONNECT from here on (MQTT 5).
   bool acknowledged() const { return state_ == state::connected || state_ == state::waking; }
   /// Connected without a session actor: the directory holds the session (see actors::session_directory).
@@ -98,7 +100,6 @@ class connection_base : public actors::connection_sink, public std::enable_share
   // I/O (connection_base.cpp)
   void read_more();
   void on_read(const boost::system::error_code& ec, size_t bytes);
-  void on_readable(const boost::system::error_code& ec);
   void process_buffer();
   /// Whether a dormant session must wake for this packet: only the session handles it.
   static bool needs_session(uint8_t first_byte);
@@ -130,30 +131,24 @@ class connection_base : public actors::connection_sink, public std::enable_share
   /// shut_down's work, on the connection thread.
   void say_shutting_down();
 
+  // Members by size, the small ones packed at the end: every byte here is paid by every connected client
+  // (see the static_assert in tls_connection.hpp).
   boost::asio::io_context& io_;
   std::shared_ptr<node_services> services_;
   // Needed until the CONNECT is decided, then freed: its strings took every connection a jemalloc size class
   // up (issue 5, RSS per idle connection).
   std::unique_ptr<peer_identity> peer_;
-  state state_ = state::awaiting_connect;
 
   // Read side (connection thread only).
   std::vector<uint8_t> buffer_;
-  size_t begin_ = 0;  // first unconsumed byte
-  size_t end_ = 0;    // one past the last byte read
-  bool reading_ = false;
-  size_t read_offered_ = 0;        // free space handed to the read in progress
-  bool last_read_filled_ = false;  // it came back full: the client sends faster than we read
-  bool paused_for_writes_ = false;
-  bool shut_down_when_attached_ = false;  // the node stops while the session is taking the CONNECT
+  size_t begin_ = 0;         // first unconsumed byte
+  size_t end_ = 0;           // one past the last byte read
+  size_t read_offered_ = 0;  // free space handed to the read in progress
 
   // Protocol state (connection thread only).
-  net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
   std::string client_id_;
   caf::actor session_;
   std::shared_ptr<const client_access> access_;
-  uint32_t session_expiry_ = 0;
-  uint16_t keep_alive_ = 0;
   std::chrono::steady_clock::time_point last_packet_at_;
   std::chrono::steady_clock::time_point read_at_;
   // On the heap, made by the first alias: most clients use none, and an empty map is 56 bytes that took
@@ -169,17 +164,29 @@ class connection_base : public actors::connection_sink, public std::enable_share
   // Write side: any thread appends under the mutex; the connection thread writes.
   mutable std::mutex write_mutex_;
   std::vector<actors::out_buffer> pending_;
+  /// write_deliveries before the session attached; on the heap, as few connections ever have any.
+  std::unique_ptr<std::vector<actors::out_buffer>> early_deliveries_;
+  std::atomic<size_t> pending_bytes_{0};
+  std::vector<actors::out_buffer> writing_;  // owned by the write in progress
+  std::vector<boost::asio::const_buffer> write_buffers_;
+
+  uint32_t session_expiry_ = 0;
+  uint16_t keep_alive_ = 0;
+  state state_ = state::awaiting_connect;
+  net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
+  // Connection thread only.
+  bool reading_ = false;
+  bool last_read_filled_ = false;  // the last read came back full: the client sends faster than we read
+  bool paused_for_writes_ = false;
+  bool shut_down_when_attached_ = false;  // the node stops while the session is taking the CONNECT
+  bool closed_notified_ = false;
+  // Under write_mutex_.
   bool write_scheduled_ = false;
   bool close_requested_ = false;
   // Set by the session's close(), with its last packet, before the connection thread gets to it: a shard
   // writing QoS 0 to this connection meanwhile must not put a PUBLISH behind it (a DISCONNECT).
   bool writes_refused_ = false;
-  bool session_attached_ = false;                     // set by attached(), on the session's thread
-  std::vector<actors::out_buffer> early_deliveries_;  // write_deliveries before that
-  std::atomic<size_t> pending_bytes_{0};
-  std::vector<actors::out_buffer> writing_;  // owned by the write in progress
-  std::vector<boost::asio::const_buffer> write_buffers_;
-  bool closed_notified_ = false;
+  bool session_attached_ = false;  // set by attached(), on the session's thread
 };
 
 }  // namespace mqhub::net

@@ -17,8 +17,8 @@ namespace mqhub::net {
 class listener : public std::enable_shared_from_this<listener> {
  public:
   /// Builds the connection of an accepted socket (on the socket's own thread), or null to turn it away.
-  using connection_factory = std::function<std::shared_ptr<connection_base>(
-      boost::asio::ip::tcp::socket socket, peer_identity peer)>;
+  using connection_factory =
+      std::function<std::shared_ptr<connection_base>(tcp_socket socket, peer_identity peer)>;
 
   /// Binds and listens; throws boost::system::system_error when the address is taken.
   listener(io_pool& pool, const boost::asio::ip::tcp::endpoint& at, std::string network,

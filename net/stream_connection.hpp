@@ -12,6 +12,7 @@
 
 #include "net/coalesce.hpp"
 #include "net/connection_base.hpp"
+#include "net/io_pool.hpp"
 #include "net/tls_handshake.hpp"
 
 namespace mqhub::net {
@@ -22,14 +23,15 @@ template <class Stream>
 class stream_connection : public connection_base {
  public:
   /// `resources` outlive the stream (a TLS context that the stream refers to).
-  stream_connection(std::shared_ptr<const void> resources, Stream stream,
-                    std::shared_ptr<node_services> services, peer_identity peer)
+  stream_connection(Stream stream, std::shared_ptr<node_services> services, peer_identity peer,
+                    std::shared_ptr<const void> resources = nullptr)
       : connection_base(context_of(stream), std::move(services), std::move(peer)),
-        resources_(std::move(resources)),
         stream_(std::move(stream)) {
     if constexpr (plain_tcp) {
       boost::system::error_code ignored;  // without it, transport_read_now would wait for bytes
       stream_.non_blocking(true, ignored);
+    } else {
+      extras_.resources = std::move(resources);
     }
   }
 
@@ -42,7 +44,7 @@ class stream_connection : public connection_base {
         boost::beast::get_lowest_layer(stream).get_executor().context());
   }
 
-  static constexpr bool plain_tcp = std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
+  static constexpr bool plain_tcp = std::is_same_v<Stream, tcp_socket>;
 
   void transport_read(boost::asio::mutable_buffer into, read_handler done) override {
     stream_.async_read_some(into, std::move(done));
@@ -50,9 +52,13 @@ class stream_connection : public connection_base {
 
   bool transport_waits() const override { return plain_tcp; }
 
-  void transport_wait(wait_handler&& done) override {
-    if constexpr (plain_tcp)
-      stream_.async_wait(boost::asio::ip::tcp::socket::wait_read, std::move(done));
+  void transport_wait() override {
+    if constexpr (plain_tcp) {
+      auto self = std::static_pointer_cast<stream_connection>(shared_from_this());
+      stream_.async_wait(
+          tcp_socket::wait_read,
+          [self = std::move(self)](const boost::system::error_code& ec) { self->on_readable(ec); });
+    }
   }
 
   size_t transport_read_now(boost::asio::mutable_buffer into, boost::system::error_code& ec) override {
@@ -64,7 +70,7 @@ class stream_connection : public connection_base {
 
   void transport_write(const std::vector<boost::asio::const_buffer>& buffers, write_handler done) override {
     if constexpr (std::is_same_v<Stream, tls_stream>)
-      boost::asio::async_write(stream_, coalesce(buffers, scratch_), std::move(done));
+      boost::asio::async_write(stream_, coalesce(buffers, extras_.scratch), std::move(done));
     else
       boost::asio::async_write(stream_, buffers, std::move(done));
   }
@@ -78,9 +84,14 @@ class stream_connection : public connection_base {
     socket.close(ignored);
   }
 
-  std::shared_ptr<const void> resources_;
   Stream stream_;
-  std::string scratch_;  // TLS: the packets of one write, contiguous
+  /// What only TLS needs: plain TCP, which is most clients, does without these 48 bytes.
+  struct tls_extras {
+    std::shared_ptr<const void> resources;
+    std::string scratch;  // the packets of one write, contiguous
+  };
+  struct no_extras {};
+  [[no_unique_address]] std::conditional_t<plain_tcp, no_extras, tls_extras> extras_;
 };
 
 }  // namespace mqhub::net

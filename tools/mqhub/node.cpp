@@ -120,8 +120,10 @@ int run_node(const node_options& options) {
   services->ws_origins = options.ws_origins;
   services->access = net::make_open_access_policy(options.allow_anonymous);
   services->durable = store != nullptr;
+  auto session_limits = options.session;
+  session_limits.receive_maximum = options.limits.receive_maximum;
   auto context = std::make_shared<const actors::session_context>(
-      actors::session_context{map, stats, options.session, store});
+      actors::session_context{map, stats, session_limits, store});
   for (size_t i = 0; i < options.shards; ++i)
     services->directories.push_back(system.spawn<actors::session_directory>(context));
   // Before the listeners open: a client must find its session and its messages from the first packet.
@@ -162,29 +164,29 @@ int run_node(const node_options& options) {
   std::vector<std::pair<uint16_t, std::pair<std::string, net::listener::connection_factory>>> networks{
       {options.mqtt_port,
        {"mqtt",
-        [services](tcp::socket socket, net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
-          return std::make_shared<net::tcp_connection>(nullptr, std::move(socket), services, std::move(peer));
+        [services](net::tcp_socket socket, net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
+          return std::make_shared<net::tcp_connection>(std::move(socket), services, std::move(peer));
         }}},
       {options.mqtts_port,
        {"mqtts",
-        [services, tls](tcp::socket socket,
+        [services, tls](net::tcp_socket socket,
                         net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
           return std::make_shared<net::tls_connection>(tls->current(), std::move(socket), services,
                                                        std::move(peer));
         }}},
       {options.ws_port,
        {"ws",
-        [services](tcp::socket socket, net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
-          return std::make_shared<net::ws_connection<tcp::socket>>(nullptr, std::move(socket), services,
-                                                                   std::move(peer));
+        [services](net::tcp_socket socket, net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
+          return std::make_shared<net::ws_connection<tcp::socket>>(nullptr, tcp::socket(std::move(socket)),
+                                                                   services, std::move(peer));
         }}},
       {options.wss_port,
        {"wss",
-        [services, tls](tcp::socket socket,
+        [services, tls](net::tcp_socket socket,
                         net::peer_identity peer) -> std::shared_ptr<net::connection_base> {
           auto context = tls->current();
           return std::make_shared<net::ws_connection<net::tls_stream>>(
-              context, net::tls_stream(std::move(socket), *context), services, std::move(peer));
+              context, net::tls_stream(tcp::socket(std::move(socket)), *context), services, std::move(peer));
         }}},
   };
   std::vector<std::shared_ptr<net::listener>> listeners;
