@@ -84,14 +84,15 @@ class stream_connection : public connection_base {
     socket.close(ignored);
   }
 
-  Stream stream_;
-  /// What only TLS needs: plain TCP, which is most clients, does without these 48 bytes.
+  /// What only TLS needs: plain TCP, which is most clients, does without these 48 bytes. Declared before the
+  /// stream, which must not outlive the context it refers to.
   struct tls_extras {
     std::shared_ptr<const void> resources;
     std::string scratch;  // the packets of one write, contiguous
   };
   struct no_extras {};
   [[no_unique_address]] std::conditional_t<plain_tcp, no_extras, tls_extras> extras_;
+  Stream stream_;
 };
 
 }  // namespace mqhub::net
