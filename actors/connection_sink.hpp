@@ -27,8 +27,10 @@ class connection_sink {
   /// that no message published after the client heard it misses the connection.
   virtual void write_deliveries(std::vector<out_buffer> buffers) = 0;
 
-  /// The session took the connection over (its CONNACK is queued): the connection starts feeding it packets.
-  virtual void attached(caf::actor session) = 0;
+  /// The session took the connection over: `first_packets` (its CONNACK, and what follows it) are queued and
+  /// the connection starts feeding it packets; one wake-up of the connection's thread for both. A null
+  /// `session` is a dormant one (see session_directory).
+  virtual void attached(caf::actor session, std::vector<out_buffer> first_packets) = 0;
 
   /// Queues `last_packets` (a DISCONNECT, or nothing), writes what is queued, then closes; nothing written
   /// after this call goes out. Packets read afterwards are ignored. For the session that owns the

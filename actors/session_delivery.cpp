@@ -126,12 +126,16 @@ void session_actor::flush() {
   commit_writes();
   if (output_held())
     return;  // on_commit flushes
-  hand_output_to(sink_.get());
   if (attach_pending_ && sink_) {
-    // Only once the CONNACK is handed over (it may have waited for a commit): from then on the connection
-    // reads on, and what shards wrote to it meanwhile follows the CONNACK.
+    // Only with the CONNACK (it may have waited for a commit): from then on the connection reads on, and
+    // what shards wrote to it meanwhile follows the CONNACK.
     attach_pending_ = false;
-    sink_->attached(caf::actor_cast<caf::actor>(this));
+    std::vector<out_buffer> first;
+    if (writer_)
+      first = std::exchange(writer_, nullptr)->take_buffers();
+    sink_->attached(caf::actor_cast<caf::actor>(this), std::move(first));
+  } else {
+    hand_output_to(sink_.get());
   }
   if (commits_ && !commits_->after_output.empty()) {
     for (auto& then : std::exchange(commits_->after_output, {}))

@@ -78,8 +78,7 @@ void session_directory::make_dormant(entry& e, connect_request& request) {
   d.request_problem_information = request.request_problem_information;
   std::string connack;
   net::mqtt::encode(request.connack, request.version, connack);  // session present 0: there was none
-  d.sink->write({std::make_shared<const std::string>(std::move(connack))});
-  d.sink->attached(caf::actor{});
+  d.sink->attached(caf::actor{}, {std::make_shared<const std::string>(std::move(connack))});
 }
 
 void session_directory::take_over_dormant(entry& e, const std::string& client_id) {

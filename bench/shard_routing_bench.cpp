@@ -85,7 +85,7 @@ class counting_sink : public connection_sink {
       caf::anon_send(counts_->waiter, routed_atom::value);
   }
   void write_deliveries(std::vector<out_buffer> buffers) override { write(std::move(buffers)); }
-  void attached(caf::actor /*session*/) override {}
+  void attached(caf::actor /*session*/, std::vector<out_buffer> /*first_packets*/) override {}
   void close(std::vector<out_buffer> /*last_packets*/) override {}
   void abort() override {}
   size_t pending_bytes() const override { return 0; }

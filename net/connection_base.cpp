@@ -317,25 +317,29 @@ void connection_base::on_written(const boost::system::error_code& ec, size_t byt
   start_write();
 }
 
-void connection_base::attached(caf::actor session) {
+void connection_base::attached(caf::actor session, std::vector<actors::out_buffer> first_packets) {
   bool schedule = false;
   {
-    // The session's CONNACK is queued: the shards' deliveries that came before it follow it now.
+    // The CONNACK first, then the shards' deliveries that came before it.
     std::lock_guard guard{write_mutex_};
     session_attached_ = true;
-    if (early_deliveries_ && !close_requested_ && !writes_refused_) {
-      auto early = std::move(*early_deliveries_);
-      early_deliveries_.reset();
-      size_t counted = 0;
-      for (const auto& b : early)
-        counted += b->size();
-      pending_bytes_.fetch_sub(counted, std::memory_order_relaxed);  // queue_locked counts them again
-      schedule = queue_locked(early);
+    if (!close_requested_ && !writes_refused_) {
+      if (!first_packets.empty())
+        schedule = queue_locked(first_packets);
+      if (early_deliveries_) {
+        auto early = std::move(*early_deliveries_);
+        early_deliveries_.reset();
+        size_t counted = 0;
+        for (const auto& b : early)
+          counted += b->size();
+        pending_bytes_.fetch_sub(counted, std::memory_order_relaxed);  // queue_locked counts them again
+        schedule = queue_locked(early) || schedule;
+      }
     }
   }
-  if (schedule)
-    post_start_write();
-  asio::post(io_, [self = shared_from_this(), session = std::move(session)]() mutable {
+  asio::post(io_, [self = shared_from_this(), session = std::move(session), schedule]() mutable {
+    if (schedule)
+      self->start_write();  // what this queued, in the same wake-up of the connection's thread
     if (self->state_ == state::closed) {
       // The client went away while its session was being found: the session (or the directory, for a
       // dormant one) must hear it, or it would think itself connected forever.

@@ -49,7 +49,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   // connection_sink
   void write(std::vector<actors::out_buffer> buffers) override;
   void write_deliveries(std::vector<actors::out_buffer> buffers) override;
-  void attached(caf::actor session) override;
+  void attached(caf::actor session, std::vector<actors::out_buffer> first_packets) override;
   void close(std::vector<actors::out_buffer> last_packets) override;
   void abort() override;
   size_t pending_bytes() const override { return pending_bytes_.load(std::memory_order_relaxed); }
