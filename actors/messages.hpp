@@ -188,13 +188,6 @@ struct wake_session {
   connection_sink_ptr sink;
 };
 
-/// Connection → directory: the connection of a dormant session is gone.
-struct dormant_connection_closed {
-  std::string client_id;
-  connection_sink_ptr sink;
-  bool clean_disconnect = false;  // as in connection_closed: false publishes the will
-};
-
 /// Connection → session: the packets of one read that the session handles, in order: QoS 2 PUBLISH,
 /// PUBACK/PUBREC/PUBREL/PUBCOMP, SUBSCRIBE (with the connection's verdict per filter), UNSUBSCRIBE.
 struct subscribe_command {
@@ -261,7 +254,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connect_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::wake_session)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::dormant_connection_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_end_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::commit_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_sessions)

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <caf/send.hpp>
 
+#include "actors/session_farewell.hpp"
 #include "net/keepalive_sweep.hpp"
 #include "net/mqtt/encoder.hpp"
 #include "net/mqtt/frame.hpp"
@@ -185,9 +186,23 @@ void connection_base::wake_session() {
   caf::anon_send(services_->directory_of(client_id_), actors::wake_session{client_id_, shared_from_this()});
 }
 
-void connection_base::tell_directory_closed(bool clean_disconnect) {
-  caf::anon_send(services_->directory_of(client_id_),
-                 actors::dormant_connection_closed{client_id_, shared_from_this(), clean_disconnect});
+void connection_base::attach_dormant(std::vector<actors::out_buffer> connack) {
+  bool schedule = false;
+  {
+    std::lock_guard guard{write_mutex_};
+    session_attached_ = true;
+    schedule = queue_locked(connack);
+  }
+  if (schedule)
+    post_start_write();
+  state_ = state::connected;
+  services_->stats->clients_connected.fetch_add(1, std::memory_order_relaxed);
+}
+
+void connection_base::forget_dormant_session(bool clean_disconnect) {
+  auto will = services_->session_table_of(client_id_).forget_dormant(client_id_, this);
+  if (will && *will && !clean_disconnect)
+    actors::publish_will(*services_->shards, std::move(**will), client_id_);  // MQTT-3.1.2-8
 }
 
 void connection_base::flush_batches() {
@@ -346,7 +361,7 @@ void connection_base::attached(caf::actor session, std::vector<actors::out_buffe
       if (session)
         caf::anon_send(session, actors::session_event{actors::connection_closed{self, false, std::nullopt}});
       else
-        self->tell_directory_closed(false);
+        self->forget_dormant_session(false);
       return;
     }
     if (self->state_ != state::connecting && self->state_ != state::waking)
@@ -423,7 +438,7 @@ void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> sess
       caf::anon_send(session_, actors::session_event{actors::connection_closed{
                                    shared_from_this(), clean_disconnect, session_expiry}});
     else
-      tell_directory_closed(clean_disconnect);
+      forget_dormant_session(clean_disconnect);
   }
   session_ = caf::actor{};
   // Close once what is queued is written. Our last packets (a CONNACK or DISCONNECT with the reason) are

@@ -104,8 +104,10 @@ class connection_base : public actors::connection_sink, public std::enable_share
   /// Whether a dormant session must wake for this packet: only the session handles it.
   static bool needs_session(uint8_t first_byte);
   void wake_session();
-  /// Tells the directory that this connection of a dormant session is gone.
-  void tell_directory_closed(bool clean_disconnect);
+  /// Answers a CONNECT registered as dormant here (see actors::session_table): queues `connack`, connected.
+  void attach_dormant(std::vector<actors::out_buffer> connack);
+  /// This connection of a dormant session is gone: the session ends, with its will unless `clean_disconnect`.
+  void forget_dormant_session(bool clean_disconnect);
   /// Appends to the write queue (write_mutex_ held); true when a write must be scheduled.
   bool queue_locked(std::vector<actors::out_buffer>& buffers);
   /// For queue_locked's true: start_write on the connection's thread.

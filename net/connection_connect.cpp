@@ -5,6 +5,7 @@
 
 #include "net/connection_base.hpp"
 #include "net/mqtt/decoder.hpp"
+#include "net/mqtt/encoder.hpp"
 
 namespace mqhub::net {
 
@@ -112,7 +113,17 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
   request.connack = std::move(connack);
 
   state_ = state::connecting;
-  caf::anon_send(services_->directory_of(client_id_), std::move(request));
+  // A client with nothing to resume is answered here, without a message to its directory and back; the
+  // CONNACK is queued before another connection can take the client id over, so it precedes the DISCONNECT.
+  auto answered =
+      session_expiry_ == 0 && services_->session_table_of(client_id_).register_if_new(request, [&] {
+        request.connack.session_present = false;
+        std::string connack;
+        mqtt::encode(request.connack, version_, connack);
+        attach_dormant({std::make_shared<const std::string>(std::move(connack))});
+      });
+  if (!answered)
+    caf::anon_send(services_->directory_of(client_id_), std::move(request));
 }
 
 }  // namespace mqhub::net

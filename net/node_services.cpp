@@ -4,8 +4,8 @@
 
 namespace mqhub::net {
 
-const caf::actor& node_services::directory_of(std::string_view client_id) const {
-  return directories[std::hash<std::string_view>{}(client_id) % directories.size()];
+size_t node_services::directory_index(std::string_view client_id) const {
+  return std::hash<std::string_view>{}(client_id) % directories.size();
 }
 
 }  // namespace mqhub::net

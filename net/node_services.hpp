@@ -12,6 +12,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/broker_stats.hpp"
+#include "actors/session_table.hpp"
 #include "actors/shard_map.hpp"
 #include "net/access_policy.hpp"
 
@@ -36,6 +37,7 @@ struct connection_limits {
 struct node_services {
   std::shared_ptr<const actors::shard_map> shards;
   std::vector<caf::actor> directories;
+  std::vector<std::shared_ptr<actors::session_table>> session_tables;  // one per directory, by the same index
   std::shared_ptr<actors::broker_stats> stats;
   std::shared_ptr<access_policy> access;
   connection_limits limits;
@@ -48,7 +50,13 @@ struct node_services {
   std::mutex connections_mutex;
   std::unordered_set<connection_base*> connections;
 
-  const caf::actor& directory_of(std::string_view client_id) const;
+  const caf::actor& directory_of(std::string_view client_id) const {
+    return directories[directory_index(client_id)];
+  }
+  actors::session_table& session_table_of(std::string_view client_id) const {
+    return *session_tables[directory_index(client_id)];
+  }
+  size_t directory_index(std::string_view client_id) const;
 };
 
 }  // namespace mqhub::net

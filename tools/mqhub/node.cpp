@@ -124,8 +124,11 @@ int run_node(const node_options& options) {
   session_limits.receive_maximum = options.limits.receive_maximum;
   auto context = std::make_shared<const actors::session_context>(
       actors::session_context{map, stats, session_limits, store});
-  for (size_t i = 0; i < options.shards; ++i)
-    services->directories.push_back(system.spawn<actors::session_directory>(context));
+  for (size_t i = 0; i < options.shards; ++i) {
+    auto table = std::make_shared<actors::session_table>();
+    services->session_tables.push_back(table);
+    services->directories.push_back(system.spawn<actors::session_directory>(context, table));
+  }
   // Before the listeners open: a client must find its session and its messages from the first packet.
   if (storage)
     storage->restore(system, *services);
