@@ -177,7 +177,8 @@ struct connect_request {
   std::optional<net::mqtt::will_message> will;
   /// The CONNACK to send, complete but for the session present flag, which the session decides.
   net::mqtt::connack_packet connack;
-  /// The directory sent the CONNACK already: the session was dormant (see session_directory) until now.
+  /// The CONNACK went out already (from the directory or the connection): the session was dormant (see
+  /// session_directory) until now.
   bool connack_sent = false;
 };
 

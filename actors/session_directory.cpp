@@ -26,6 +26,7 @@ caf::behavior session_directory::make_behavior() {
   return {
       [this](connect_request& request) {
         std::lock_guard guard{table_->mutex};
+        --table_->connects_in_flight;
         connect(request);
       },
       [this](const wake_session& w) {

@@ -44,19 +44,27 @@ struct session_table {
 
   std::mutex mutex;
   std::unordered_map<std::string, entry> entries;
+  /// CONNECTs sent to the directory actor and not yet handled by it: while there are any, connections
+  /// answer none themselves, so that no CONNECT overtakes one sent before it (a later client would be taken
+  /// over by an earlier one).
+  size_t connects_in_flight = 0;
 
-  /// Registers the client of `request` as dormant when the table has nothing for it, and calls
-  /// `acknowledge()` before anyone else can see it (e.g. take it over); false, and `request` untouched,
-  /// when there is an entry: the directory actor decides then.
-  template <class Acknowledge>
-  bool register_if_new(connect_request& request, Acknowledge&& acknowledge) {
+  /// Either registers the client of `request` as dormant and calls `acknowledge()` before anyone else can
+  /// see it (e.g. take it over): when `may_be_dormant`, the table has nothing for the client id and no
+  /// CONNECT waits for the directory. Or calls `forward(request)`, which sends it to the directory actor.
+  template <class Acknowledge, class Forward>
+  void connect(connect_request& request, bool may_be_dormant, Acknowledge&& acknowledge, Forward&& forward) {
     std::lock_guard guard{mutex};
-    auto [it, inserted] = entries.try_emplace(request.client_id);
-    if (!inserted)
-      return false;
-    it->second.dormant = dormant_session::of(request);
-    acknowledge();
-    return true;
+    if (may_be_dormant && connects_in_flight == 0) {
+      auto [it, inserted] = entries.try_emplace(request.client_id);
+      if (inserted) {
+        it->second.dormant = dormant_session::of(request);
+        acknowledge();
+        return;
+      }
+    }
+    ++connects_in_flight;
+    forward(request);
   }
 
   /// Forgets the dormant session of `sink`'s client and returns its will (null when it has none); nullopt

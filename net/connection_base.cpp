@@ -356,8 +356,8 @@ void connection_base::attached(caf::actor session, std::vector<actors::out_buffe
     if (schedule)
       self->start_write();  // what this queued, in the same wake-up of the connection's thread
     if (self->state_ == state::closed) {
-      // The client went away while its session was being found: the session (or the directory, for a
-      // dormant one) must hear it, or it would think itself connected forever.
+      // The client went away while its session was being found: the session (or the table, for a dormant
+      // one) must hear it, or it would think itself connected forever.
       if (session)
         caf::anon_send(session, actors::session_event{actors::connection_closed{self, false, std::nullopt}});
       else

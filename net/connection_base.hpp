@@ -94,7 +94,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   enum class state : uint8_t { awaiting_connect, connecting, connected, waking, closed };
   /// Whether the client has its CONNACK: errors get a DISCONNECT from here on (MQTT 5).
   bool acknowledged() const { return state_ == state::connected || state_ == state::waking; }
-  /// Connected without a session actor: the directory holds the session (see actors::session_directory).
+  /// Connected without a session actor: the directory's table holds the session (see actors::session_table).
   bool dormant() const { return state_ == state::connected && !session_; }
 
   // I/O (connection_base.cpp)

@@ -115,15 +115,17 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
   state_ = state::connecting;
   // A client with nothing to resume is answered here, without a message to its directory and back; the
   // CONNACK is queued before another connection can take the client id over, so it precedes the DISCONNECT.
-  auto answered =
-      session_expiry_ == 0 && services_->session_table_of(client_id_).register_if_new(request, [&] {
-        request.connack.session_present = false;
-        std::string connack;
-        mqtt::encode(request.connack, version_, connack);
-        attach_dormant({std::make_shared<const std::string>(std::move(connack))});
-      });
-  if (!answered)
-    caf::anon_send(services_->directory_of(client_id_), std::move(request));
+  services_->session_table_of(client_id_)
+      .connect(
+          request, session_expiry_ == 0,
+          [&] {
+            std::string connack;
+            mqtt::encode(request.connack, version_, connack);  // session present 0: there was none
+            attach_dormant({std::make_shared<const std::string>(std::move(connack))});
+          },
+          [&](actors::connect_request& forwarded) {
+            caf::anon_send(services_->directory_of(client_id_), std::move(forwarded));
+          });
 }
 
 }  // namespace mqhub::net
