@@ -24,14 +24,14 @@ class stream_connection : public connection_base {
  public:
   /// `resources` outlive the stream (a TLS context that the stream refers to).
   stream_connection(Stream stream, std::shared_ptr<node_services> services, peer_identity peer,
-                    std::shared_ptr<const void> resources = nullptr)
+                    const std::shared_ptr<const void>& resources = nullptr)
       : connection_base(context_of(stream), std::move(services), std::move(peer)),
         stream_(std::move(stream)) {
     if constexpr (plain_tcp) {
       boost::system::error_code ignored;  // without it, transport_read_now would wait for bytes
       stream_.non_blocking(true, ignored);
     } else {
-      extras_.resources = std::move(resources);
+      extras_.resources = resources;
     }
   }
 
