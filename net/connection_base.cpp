@@ -187,13 +187,7 @@ void connection_base::wake_session() {
 }
 
 void connection_base::attach_dormant(std::vector<actors::out_buffer> connack) {
-  bool schedule = false;
-  {
-    std::lock_guard guard{write_mutex_};
-    session_attached_ = true;
-    schedule = queue_locked(connack);
-  }
-  if (schedule)
+  if (queue_first_packets(connack))
     post_start_write();
   state_ = state::connected;
   services_->stats->clients_connected.fetch_add(1, std::memory_order_relaxed);
@@ -332,26 +326,27 @@ void connection_base::on_written(const boost::system::error_code& ec, size_t byt
   start_write();
 }
 
-void connection_base::attached(caf::actor session, std::vector<actors::out_buffer> first_packets) {
-  bool schedule = false;
-  {
-    // The CONNACK first, then the shards' deliveries that came before it.
-    std::lock_guard guard{write_mutex_};
-    session_attached_ = true;
-    if (!close_requested_ && !writes_refused_) {
-      if (!first_packets.empty())
-        schedule = queue_locked(first_packets);
-      if (early_deliveries_) {
-        auto early = std::move(*early_deliveries_);
-        early_deliveries_.reset();
-        size_t counted = 0;
-        for (const auto& b : early)
-          counted += b->size();
-        pending_bytes_.fetch_sub(counted, std::memory_order_relaxed);  // queue_locked counts them again
-        schedule = queue_locked(early) || schedule;
-      }
-    }
+bool connection_base::queue_first_packets(std::vector<actors::out_buffer>& first_packets) {
+  // The CONNACK first, then the shards' deliveries that came before it.
+  std::lock_guard guard{write_mutex_};
+  session_attached_ = true;
+  if (close_requested_ || writes_refused_)
+    return false;
+  bool schedule = !first_packets.empty() && queue_locked(first_packets);
+  if (early_deliveries_) {
+    auto early = std::move(*early_deliveries_);
+    early_deliveries_.reset();
+    size_t counted = 0;
+    for (const auto& b : early)
+      counted += b->size();
+    pending_bytes_.fetch_sub(counted, std::memory_order_relaxed);  // queue_locked counts them again
+    schedule = queue_locked(early) || schedule;
   }
+  return schedule;
+}
+
+void connection_base::attached(caf::actor session, std::vector<actors::out_buffer> first_packets) {
+  bool schedule = queue_first_packets(first_packets);
   asio::post(io_, [self = shared_from_this(), session = std::move(session), schedule]() mutable {
     if (schedule)
       self->start_write();  // what this queued, in the same wake-up of the connection's thread

@@ -104,6 +104,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   /// Whether a dormant session must wake for this packet: only the session handles it.
   static bool needs_session(uint8_t first_byte);
   void wake_session();
+  /// Queues the first packets for the client (its CONNACK) and the deliveries held until then; true when a
+  /// write must be started. The session is attached from here on.
+  bool queue_first_packets(std::vector<actors::out_buffer>& first_packets);
   /// Answers a CONNECT registered as dormant here (see actors::session_table): queues `connack`, connected.
   void attach_dormant(std::vector<actors::out_buffer> connack);
   /// This connection of a dormant session is gone: the session ends, with its will unless `clean_disconnect`.
