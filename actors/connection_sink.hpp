@@ -43,6 +43,10 @@ class connection_sink {
 
   /// Bytes queued and not yet written, for back-pressure on QoS 0.
   virtual size_t pending_bytes() const = 0;
+
+  /// A shard took from its mailbox a batch of this client's PUBLISHes of `inbound_bytes` (see
+  /// publish_batch): back-pressure from the shards to the client's reads.
+  virtual void routed(size_t inbound_bytes) = 0;
 };
 
 using connection_sink_ptr = std::shared_ptr<connection_sink>;

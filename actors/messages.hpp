@@ -34,6 +34,9 @@ struct publish_batch {
   /// Durable modes: the acknowledgements that wait for the messages' commit, and where they go.
   std::vector<publish_ack> acks;
   connection_sink_ptr publisher;
+  /// Bytes the messages from `publisher`'s connection hold (their objects, topics and payloads), handed back
+  /// through routed() when the shard takes the batch; 0 for batches a connection did not read.
+  size_t inbound_bytes = 0;
   caf::actor publisher_session;  // told whether its QoS 2 messages are stored
   net::mqtt::protocol_version publisher_version = net::mqtt::protocol_version::v311;
 

@@ -52,6 +52,8 @@ void shard_actor::on_exit() {
 }
 
 void shard_actor::route(publish_batch& batch) {
+  if (batch.inbound_bytes > 0)
+    batch.publisher->routed(batch.inbound_bytes);
   auto retained_before = static_cast<int64_t>(retained_.size());
   clocks now{clock::now(), store_ ? storage::wall_clock_now() : 0};
   deliveries_expected_ = std::min<size_t>(batch.messages.size(), max_reserved_deliveries);

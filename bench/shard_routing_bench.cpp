@@ -89,6 +89,7 @@ class counting_sink : public connection_sink {
   void close(std::vector<out_buffer> /*last_packets*/) override {}
   void abort() override {}
   size_t pending_bytes() const override { return 0; }
+  void routed(size_t /*inbound_bytes*/) override {}
 
  private:
   std::shared_ptr<tally> counts_;

@@ -59,6 +59,10 @@ void connection_base::read_more() {
     paused_for_writes_ = true;  // on_written reads on once the queue has drained
     return;
   }
+  if (bytes_at_shards_.load(std::memory_order_acquire) >= services_->limits.shard_backlog_limit) {
+    paused_for_shards_ = true;  // routed() reads on once the shards have caught up
+    return;
+  }
   if (begin_ == end_) {
     begin_ = end_ = 0;
     if (!last_read_filled_ && buffer_.size() <= idle_buffer_size && transport_waits()) {
@@ -212,10 +216,14 @@ void connection_base::send_batches() {
     services_->stats->messages_received.fetch_add(received_, std::memory_order_relaxed);
     received_ = 0;
   }
+  if (batched_bytes_ > 0) {
+    bytes_at_shards_.fetch_add(batched_bytes_, std::memory_order_relaxed);
+    batched_bytes_ = 0;
+  }
   for (size_t i = 0; i < to_shards_.size(); ++i) {
     auto& batch = to_shards_[i];
     if (!batch.messages.empty()) {
-      if (!batch.acks.empty()) {
+      if (!batch.acks.empty() || batch.inbound_bytes > 0) {
         batch.publisher = shared_from_this();
         batch.publisher_session = session_;
         batch.publisher_version = version_;
@@ -285,6 +293,22 @@ bool connection_base::queue_locked(std::vector<actors::out_buffer>& buffers) {
 
 void connection_base::post_start_write() {
   asio::post(io_, [self = shared_from_this()] { self->start_write(); });
+}
+
+void connection_base::routed(size_t inbound_bytes) {
+  // Reading stopped at the limit, so the backlog falls through half of it after that; only the shard whose
+  // batch crosses it wakes the connection, not every one.
+  auto resume_below = services_->limits.shard_backlog_limit / 2;
+  auto before = bytes_at_shards_.fetch_sub(inbound_bytes, std::memory_order_acq_rel);
+  if (before >= resume_below && before - inbound_bytes < resume_below)
+    asio::post(io_, [self = shared_from_this()] { self->resume_after_shards(); });
+}
+
+void connection_base::resume_after_shards() {
+  if (!paused_for_shards_)
+    return;
+  paused_for_shards_ = false;
+  read_more();
 }
 
 void connection_base::start_write() {
@@ -460,6 +484,8 @@ void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> sess
 bool connection_base::check_keepalive(std::chrono::steady_clock::time_point now) {
   if (state_ == state::closed)
     return false;
+  if (paused_for_shards_)
+    return true;  // the broker holds the client's packets back, not the client
   // MQTT-3.1.2-22: one and a half times the keep alive without a packet ends the connection.
   if (keep_alive_ == 0 || now - last_packet_at_ < std::chrono::milliseconds(keep_alive_ * 1500))
     return true;

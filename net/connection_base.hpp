@@ -53,6 +53,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void close(std::vector<actors::out_buffer> last_packets) override;
   void abort() override;
   size_t pending_bytes() const override { return pending_bytes_.load(std::memory_order_relaxed); }
+  void routed(size_t inbound_bytes) override;
 
  protected:
   using read_handler = std::function<void(const boost::system::error_code&, size_t)>;
@@ -115,6 +116,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   bool queue_locked(std::vector<actors::out_buffer>& buffers);
   /// For queue_locked's true: start_write on the connection's thread.
   void post_start_write();
+  /// From routed(), on the connection's thread: the shards have taken what held reading back.
+  void resume_after_shards();
   void start_write();
   void on_written(const boost::system::error_code& ec, size_t bytes);
   void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);
@@ -165,6 +168,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   actors::session_input to_session_;
   std::string own_out_;
   uint64_t received_ = 0;
+  size_t batched_bytes_ = 0;                // inbound_bytes of to_shards_
+  std::atomic<size_t> bytes_at_shards_{0};  // sent to the shards, not yet taken from their mailboxes
 
   // Write side: any thread appends under the mutex; the connection thread writes.
   mutable std::mutex write_mutex_;
@@ -183,6 +188,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   bool reading_ = false;
   bool last_read_filled_ = false;  // the last read came back full: the client sends faster than we read
   bool paused_for_writes_ = false;
+  bool paused_for_shards_ = false;        // routed() reads on once they have caught up
   bool shut_down_when_attached_ = false;  // the node stops while the session is taking the CONNECT
   bool closed_notified_ = false;
   // Under write_mutex_.

@@ -29,6 +29,10 @@ struct connection_limits {
   /// Bytes queued for a client beyond which the connection stops reading from it until they drain: a
   /// client that publishes but does not read cannot grow the broker's memory.
   size_t write_buffer_limit = size_t{4} * 1024 * 1024;
+  /// Bytes of a client's PUBLISHes waiting in shard mailboxes beyond which the connection stops reading from
+  /// it until the shards catch up: a client that publishes faster than its shards route cannot grow the
+  /// broker's memory either.
+  size_t shard_backlog_limit = size_t{1024} * 1024;
   /// A TLS handshake or WebSocket upgrade that takes longer is dropped.
   std::chrono::seconds handshake_timeout{10};
 };

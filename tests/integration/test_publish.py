@@ -1,6 +1,7 @@
 """PUBLISH at QoS 0/1/2: acknowledgement flows, delivery QoS, redelivery with DUP, exactly-once for QoS 2."""
 
 import contextlib
+import os
 import threading
 
 import pytest
@@ -258,6 +259,47 @@ def test_qos0_for_a_subscriber_that_stops_reading_is_dropped_beyond_the_write_bu
     assert got, "expected the subscriber to get the messages sent before its connection filled up"
     assert got == sorted(set(got)), "expected what arrives to be in publish order without repeats"
     assert len(got) < count, f"expected QoS 0 beyond the write buffer limit to be dropped, got all {count}"
+
+
+def peak_rss_kib(broker):
+    with open(f"/proc/{broker.proc.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc/PID/status")
+
+
+@mqhub_only("--write-buffer-limit, and the broker's RSS read from /proc")
+@pytest.mark.skipif(os.environ.get("MQHUB_SANITIZE", "") != "",
+                    reason="a sanitizer's quarantine keeps freed memory: the RSS says nothing about the backlog")
+def test_a_publisher_faster_than_its_shard_is_read_no_faster_than_the_shard_routes(start_broker, raws):
+    # Bounded memory per client, inbound: the connection decodes a QoS 0 burst faster than the topic's shard can
+    # route it to 50 subscribers. Once 1 MiB of its messages wait in shard mailboxes it stops reading until the
+    # shard catches up, so TCP slows the client instead of the backlog growing the broker. Without that, the
+    # 300,000 messages here (about 60 MiB once decoded) pile up in the shard's mailbox.
+    b = start_broker(["--write-buffer-limit", "65536"])  # the subscribers' queues stay small: QoS 0 is dropped
+    t = topic("flood")
+    for _ in range(50):
+        sub = raws(b, 5)
+        sub.connect(unique_id("flood-sub"))
+        sub.sock.sock.setsockopt(raw_mqtt.socket.SOL_SOCKET, raw_mqtt.socket.SO_RCVBUF, 4096)
+        _, codes, _ = sub.subscribe(1, [(t, 0)])
+        assert codes == [0], f"expected QoS 0 granted, got {codes}"
+    pub = raws(b, 5)
+    pub.connect(unique_id("flood-pub"))
+    chunk = b"".join(raw_mqtt.publish(t, b"x" * 64) for _ in range(1000))
+    before = peak_rss_kib(b)
+    for _ in range(300):
+        pub.sock.send(chunk)
+    pub.sock.send(raw_mqtt.pingreq())
+    pub.expect(raw_mqtt.PINGRESP, timeout=60)  # every PUBLISH before it was read
+    # A SUBSCRIBE to the same topic waits behind what the shard has not routed yet: a bounded backlog answers it.
+    late = raws(b, 5)
+    late.connect(unique_id("flood-late"))
+    _, codes, _ = late.subscribe(1, [(t, 0)])
+    assert codes == [0], f"expected QoS 0 granted, got {codes}"
+    growth_mib = (peak_rss_kib(b) - before) / 1024
+    assert growth_mib < 24, f"expected the broker's peak RSS to grow by less than 24 MiB, it grew {growth_mib:.1f} MiB"
 
 
 @contextlib.contextmanager

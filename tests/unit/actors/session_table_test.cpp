@@ -17,6 +17,7 @@ class quiet_sink final : public connection_sink {
   void close(std::vector<out_buffer> /*last_packets*/) override {}
   void abort() override {}
   size_t pending_bytes() const override { return 0; }
+  void routed(size_t /*inbound_bytes*/) override {}
 };
 
 connect_request request_for(const std::string& client_id, bool with_will = false) {
