@@ -22,6 +22,8 @@ namespace {
 constexpr size_t idle_buffer_size = 256;
 constexpr size_t busy_buffer_size = size_t{64} * 1024;
 constexpr size_t min_read_space = 256;
+// A burst waits at most this many reads for its flush (see defer_flush).
+constexpr uint8_t max_unflushed_reads = 32;
 
 }  // namespace
 
@@ -102,8 +104,39 @@ void connection_base::on_read(const boost::system::error_code& ec, size_t bytes)
   end_ += bytes;
   last_read_filled_ = bytes == read_offered_;
   read_at_ = std::chrono::steady_clock::now();  // once per read: every packet in it arrived now
-  process_buffer();
+  bool deferred = process_buffer(true);
   read_more();
+  if (deferred)
+    defer_flush();
+}
+
+void connection_base::defer_flush() {
+  if (++reads_unflushed_ >= max_unflushed_reads) {
+    reads_unflushed_ = reads_seen_by_flush_ = 0;
+    flush_batches();
+    return;
+  }
+  if (flush_posted_)
+    return;
+  flush_posted_ = true;
+  reads_seen_by_flush_ = reads_unflushed_;
+  // Posted after read_more: a read that completes at once (its frame was buffered) is queued before it.
+  asio::post(io_, [self = shared_from_this()] { self->on_deferred_flush(); });
+}
+
+void connection_base::on_deferred_flush() {
+  flush_posted_ = false;
+  if (state_ == state::closed)
+    return;  // finish() sent the batches
+  if (reads_unflushed_ != reads_seen_by_flush_) {
+    // Reads completed since this was posted, so the burst may go on: behind the read they started.
+    flush_posted_ = true;
+    reads_seen_by_flush_ = reads_unflushed_;
+    asio::post(io_, [self = shared_from_this()] { self->on_deferred_flush(); });
+    return;
+  }
+  reads_unflushed_ = reads_seen_by_flush_ = 0;
+  flush_batches();
 }
 
 void connection_base::on_readable(const boost::system::error_code& ec) {
@@ -125,7 +158,7 @@ void connection_base::on_readable(const boost::system::error_code& ec) {
   on_read(read_error, bytes);
 }
 
-void connection_base::process_buffer() {
+bool connection_base::process_buffer(bool may_defer) {
   while (state_ == state::awaiting_connect || state_ == state::connected) {
     std::span<const uint8_t> available(buffer_.data() + begin_, end_ - begin_);
     auto f = mqtt::peek_frame(available, services_->limits.max_packet_size);
@@ -160,12 +193,15 @@ void connection_base::process_buffer() {
     else
       on_packet(f.first_byte, body);
   }
-  flush_batches();
+  bool deferred = may_defer && state_ == state::connected;
+  if (!deferred)
+    flush_batches();
   if (begin_ == end_ && buffer_.size() > idle_buffer_size && !last_read_filled_) {
     // The burst or the large packet is over: give the memory back so idle connections stay small.
     std::vector<uint8_t>(idle_buffer_size).swap(buffer_);
     begin_ = end_ = 0;
   }
+  return deferred;
 }
 
 bool connection_base::needs_session(uint8_t first_byte) {
@@ -216,10 +252,12 @@ void connection_base::send_batches() {
     services_->stats->messages_received.fetch_add(received_, std::memory_order_relaxed);
     received_ = 0;
   }
-  if (batched_bytes_ > 0) {
-    bytes_at_shards_.fetch_add(batched_bytes_, std::memory_order_relaxed);
-    batched_bytes_ = 0;
-  }
+  // Counted before any shard can hand them back.
+  size_t inbound_bytes = 0;
+  for (const auto& batch : to_shards_)
+    inbound_bytes += batch.inbound_bytes;
+  if (inbound_bytes > 0)
+    bytes_at_shards_.fetch_add(inbound_bytes, std::memory_order_relaxed);
   for (size_t i = 0; i < to_shards_.size(); ++i) {
     auto& batch = to_shards_[i];
     if (!batch.messages.empty()) {

@@ -101,7 +101,15 @@ class connection_base : public actors::connection_sink, public std::enable_share
   // I/O (connection_base.cpp)
   void read_more();
   void on_read(const boost::system::error_code& ec, size_t bytes);
-  void process_buffer();
+  /// Handles the complete packets in the buffer; flushes the batches unless `may_defer` and connected. True
+  /// when it left them for defer_flush.
+  bool process_buffer(bool may_defer = false);
+  /// After a read whose batches wait: flushes them once no further read completes at once, or after
+  /// max_unflushed_reads. A read returns one TLS record or WebSocket message at most, and over TCP what the
+  /// socket held; under load more has often come by the time the packets are decoded, so a batch (an actor
+  /// message per shard, a write of the acknowledgements) spans several reads.
+  void defer_flush();
+  void on_deferred_flush();
   /// Whether a dormant session must wake for this packet: only the session handles it.
   static bool needs_session(uint8_t first_byte);
   void wake_session();
@@ -168,7 +176,6 @@ class connection_base : public actors::connection_sink, public std::enable_share
   actors::session_input to_session_;
   std::string own_out_;
   uint64_t received_ = 0;
-  size_t batched_bytes_ = 0;                // inbound_bytes of to_shards_
   std::atomic<size_t> bytes_at_shards_{0};  // sent to the shards, not yet taken from their mailboxes
 
   // Write side: any thread appends under the mutex; the connection thread writes.
@@ -188,7 +195,10 @@ class connection_base : public actors::connection_sink, public std::enable_share
   bool reading_ = false;
   bool last_read_filled_ = false;  // the last read came back full: the client sends faster than we read
   bool paused_for_writes_ = false;
-  bool paused_for_shards_ = false;        // routed() reads on once they have caught up
+  bool paused_for_shards_ = false;  // routed() reads on once they have caught up
+  bool flush_posted_ = false;
+  uint8_t reads_unflushed_ = 0;           // reads whose batches wait for defer_flush
+  uint8_t reads_seen_by_flush_ = 0;       // reads_unflushed_ when the posted flush was (re)posted
   bool shut_down_when_attached_ = false;  // the node stops while the session is taking the CONNECT
   bool closed_notified_ = false;
   // Under write_mutex_.

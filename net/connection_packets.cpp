@@ -107,9 +107,7 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
   auto shard = shards.shard_of_topic(publish.topic);
   auto& batch = to_shards_[shard];
   // What the message will hold in a shard's mailbox, near enough: small messages are mostly the object.
-  auto bytes = sizeof(actors::message) + publish.topic.size() + publish.payload.size();
-  batch.inbound_bytes += bytes;
-  batched_bytes_ += bytes;
+  batch.inbound_bytes += sizeof(actors::message) + publish.topic.size() + publish.payload.size();
   batch.messages.push_back(actors::make_message(std::move(publish), client_id_, read_at_));
   if (qos != mqtt::qos::at_least_once)
     return;
