@@ -1,6 +1,7 @@
 #include "storage/database.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/perf_level.h>
@@ -50,6 +51,20 @@ status check_directory(const std::filesystem::path& dir) {
   return {};
 }
 
+// RocksDB counts every key comparison in a thread-local perf context unless the thread says not to, and its
+// flush threads sort the vector memtables (issue 5, QoS 1 sync): a comparison each step. Each background
+// thread turns it off as it begins a job (the setting is per thread).
+class no_perf_counting final : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "mqhub.no_perf_counting"; }
+  void OnFlushBegin(rocksdb::DB* /*db*/, const rocksdb::FlushJobInfo& /*info*/) override {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  }
+  void OnCompactionBegin(rocksdb::DB* /*db*/, const rocksdb::CompactionJobInfo& /*info*/) override {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  }
+};
+
 rocksdb::ColumnFamilyOptions column_options(column cf) {
   rocksdb::ColumnFamilyOptions options;
   if (cf == column::queues || cf == column::messages) {
@@ -82,6 +97,7 @@ result<std::unique_ptr<database>> database::open(const database_options& options
   db_options.allow_concurrent_memtable_write = false;  // one writer thread; and the vector memtables need it
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 1 << 20;
+  db_options.listeners.push_back(std::make_shared<no_perf_counting>());
 
   // An existing database must be opened with every family it has, including ones a newer mqhub added.
   std::vector<std::string> existing;
