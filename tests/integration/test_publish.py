@@ -231,17 +231,23 @@ def test_a_subscriber_that_stops_reading_gets_every_byte_in_order_when_it_reads_
         sub.puback(m.packet_id)
 
 
+def slow_qos0_subscriber(broker, raws, t, receive_buffer):
+    """A raw MQTT 5 client subscribed to `t` at QoS 0 with a small socket receive buffer; it reads only when told."""
+    sub = raws(broker, 5)
+    sub.connect(unique_id("slow0"))
+    sub.sock.sock.setsockopt(raw_mqtt.socket.SOL_SOCKET, raw_mqtt.socket.SO_RCVBUF, receive_buffer)
+    _, codes, _ = sub.subscribe(1, [(t, 0)])
+    assert codes == [0], f"expected QoS 0 granted, got {codes}"
+    return sub
+
+
 @mqhub_only("--write-buffer-limit")
 def test_qos0_for_a_subscriber_that_stops_reading_is_dropped_beyond_the_write_buffer_limit(start_broker, raws):
     # Bounded memory per client: once a connection holds --write-buffer-limit bytes unwritten, QoS 0 for it is
     # dropped (by its shard, which writes QoS 0 itself). What the subscriber does get is whole and in order.
     b = start_broker(["--write-buffer-limit", "262144"])
     t = topic("slow0")
-    sub = raws(b, 5)
-    sub.connect(unique_id("slow0"))
-    sub.sock.sock.setsockopt(raw_mqtt.socket.SOL_SOCKET, raw_mqtt.socket.SO_RCVBUF, 65536)
-    _, codes, _ = sub.subscribe(1, [(t, 0)])
-    assert codes == [0], f"expected QoS 0 granted, got {codes}"
+    sub = slow_qos0_subscriber(b, raws, t, 65536)
     pub = raws(b, 5)
     pub.connect(unique_id("slow0-pub"))
     # 40 MiB: far beyond the limit plus what the kernel's socket buffers can absorb.
@@ -280,11 +286,7 @@ def test_a_publisher_faster_than_its_shard_is_read_no_faster_than_the_shard_rout
     b = start_broker(["--write-buffer-limit", "65536"])  # the subscribers' queues stay small: QoS 0 is dropped
     t = topic("flood")
     for _ in range(50):
-        sub = raws(b, 5)
-        sub.connect(unique_id("flood-sub"))
-        sub.sock.sock.setsockopt(raw_mqtt.socket.SOL_SOCKET, raw_mqtt.socket.SO_RCVBUF, 4096)
-        _, codes, _ = sub.subscribe(1, [(t, 0)])
-        assert codes == [0], f"expected QoS 0 granted, got {codes}"
+        slow_qos0_subscriber(b, raws, t, 4096)
     pub = raws(b, 5)
     pub.connect(unique_id("flood-pub"))
     chunk = b"".join(raw_mqtt.publish(t, b"x" * 64) for _ in range(1000))
