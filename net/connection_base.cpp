@@ -193,7 +193,9 @@ bool connection_base::process_buffer(bool may_defer) {
     else
       on_packet(f.first_byte, body);
   }
-  bool deferred = may_defer && state_ == state::connected;
+  // The limit on what waits at the shards counts only what was sent: a large unsent batch goes now.
+  bool deferred = may_defer && state_ == state::connected &&
+                  unsent_inbound_bytes() < services_->limits.shard_backlog_limit / 4;
   if (!deferred)
     flush_batches();
   if (begin_ == end_ && buffer_.size() > idle_buffer_size && !last_read_filled_) {
@@ -253,9 +255,7 @@ void connection_base::send_batches() {
     received_ = 0;
   }
   // Counted before any shard can hand them back.
-  size_t inbound_bytes = 0;
-  for (const auto& batch : to_shards_)
-    inbound_bytes += batch.inbound_bytes;
+  auto inbound_bytes = unsent_inbound_bytes();
   if (inbound_bytes > 0)
     bytes_at_shards_.fetch_add(inbound_bytes, std::memory_order_relaxed);
   for (size_t i = 0; i < to_shards_.size(); ++i) {
@@ -342,10 +342,19 @@ void connection_base::routed(size_t inbound_bytes) {
     asio::post(io_, [self = shared_from_this()] { self->resume_after_shards(); });
 }
 
+size_t connection_base::unsent_inbound_bytes() const {
+  size_t bytes = 0;
+  for (const auto& batch : to_shards_)
+    bytes += batch.inbound_bytes;
+  return bytes;
+}
+
 void connection_base::resume_after_shards() {
   if (!paused_for_shards_)
     return;
   paused_for_shards_ = false;
+  // The client's packets waited in the socket meanwhile: its keep alive starts again from here.
+  last_packet_at_ = std::chrono::steady_clock::now();
   read_more();
 }
 

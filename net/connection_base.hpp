@@ -126,6 +126,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void post_start_write();
   /// From routed(), on the connection's thread: the shards have taken what held reading back.
   void resume_after_shards();
+  /// inbound_bytes of the batches not yet sent to the shards.
+  size_t unsent_inbound_bytes() const;
   void start_write();
   void on_written(const boost::system::error_code& ec, size_t bytes);
   void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);
