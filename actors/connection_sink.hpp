@@ -7,6 +7,8 @@
 
 #include <caf/actor.hpp>
 
+#include "net/mqtt/packet.hpp"
+
 namespace mqhub::actors {
 
 /// Encoded bytes on their way to a socket. Shared, so one buffer (e.g. a large payload) can be queued on many
@@ -34,8 +36,9 @@ class connection_sink {
 
   /// Queues `last_packets` (a DISCONNECT, or nothing), writes what is queued, then closes; nothing written
   /// after this call goes out. Packets read afterwards are ignored. For the session that owns the
-  /// connection: it is not told.
-  virtual void close(std::vector<out_buffer> last_packets) = 0;
+  /// connection: it is not told. `will`, when not null, is published by the connection once what it read
+  /// before has gone to the shards: a client's will must not overtake its last messages.
+  virtual void close(std::vector<out_buffer> last_packets, std::unique_ptr<net::mqtt::will_message> will) = 0;
 
   /// Closes as if the network had failed: the session is told and the will goes out. For others than the
   /// session, e.g. a shard that could not store a 3.1.1 client's message and has no reason code to say so.

@@ -106,11 +106,12 @@ void session_actor::take_connection(connect_request& request) {
   if (sink_) {
     // Takeover (MQTT-3.1.4-3): the old connection is told why and closed; its will goes out unless the
     // session continues within the will delay (MQTT-3.1.3-9).
-    close_connection(mqtt::reason_code::session_taken_over, {});
-    sink_.reset();
     bool delayed = will_ && will_->props.will_delay_interval.value_or(0) > 0;
-    if (will_ && (!continues || !delayed))
-      publish_will();
+    std::unique_ptr<net::mqtt::will_message> will;
+    if (!continues || !delayed)
+      will = std::move(will_);
+    close_connection(mqtt::reason_code::session_taken_over, {}, std::move(will));
+    sink_.reset();
   } else if (will_pending_ && !continues) {
     publish_will();  // the old session ends now, before its will delay (MQTT-3.1.3-9)
   }
@@ -298,17 +299,24 @@ void session_actor::disconnect(mqtt::reason_code code, std::string reason) {
   if (!sink_)
     return;
   auto sink = sink_;
-  close_connection(code, std::move(reason));
+  close_connection(code, std::move(reason), take_will_due_at_close());
   // A connection closed by its session sends no notice, so the session notes it here.
   on_connection_closed(connection_closed{sink, false, std::nullopt});
 }
 
-void session_actor::close_connection(mqtt::reason_code code, std::string reason) {
+std::unique_ptr<net::mqtt::will_message> session_actor::take_will_due_at_close() {
+  if (will_ && (will_->props.will_delay_interval.value_or(0) == 0 || session_expiry_ == 0))
+    return std::move(will_);
+  return nullptr;
+}
+
+void session_actor::close_connection(mqtt::reason_code code, std::string reason,
+                                     std::unique_ptr<net::mqtt::will_message> will) {
   discard_held_output();
   flush();  // what is not held goes out before the DISCONNECT
   // The DISCONNECT goes with the close, in one step: nothing a shard writes meanwhile can follow it, and it
   // never waits in output held for a commit, which would hand it to the next connection.
-  sink_->close(disconnect_packets(version_, code, std::move(reason)));
+  sink_->close(disconnect_packets(version_, code, std::move(reason)), std::move(will));
 }
 
 }  // namespace mqhub::actors

@@ -62,7 +62,12 @@ class session_actor : public caf::event_based_actor {
   subscriber_link link() const { return {sink_, version_, client_maximum_packet_size_}; }
   void disconnect(net::mqtt::reason_code code, std::string reason);
   /// Closes the current connection, with a DISCONNECT for MQTT 5 clients.
-  void close_connection(net::mqtt::reason_code code, std::string reason);
+  /// Closes the connection with a DISCONNECT of `code`; `will` is published by it (see
+  /// connection_sink::close).
+  void close_connection(net::mqtt::reason_code code, std::string reason,
+                        std::unique_ptr<net::mqtt::will_message> will = nullptr);
+  /// The will, if it goes out as soon as its connection ends: no will delay, or nothing for it to wait in.
+  std::unique_ptr<net::mqtt::will_message> take_will_due_at_close();
 
   // Storage (session_storage.cpp).
   caf::result<bool> restore(restore_session& restore);

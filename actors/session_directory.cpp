@@ -80,7 +80,7 @@ void session_directory::forget_failed(const caf::down_msg& down) {
 void session_directory::connect(connect_request& request) {
   auto& e = sessions_[request.client_id];
   if (e.dormant.sink)
-    take_over_dormant(e, request.client_id);
+    take_over_dormant(e);
   if (!e.session) {
     if (request.session_expiry == 0) {
       e.dormant = dormant_session::of(request);
@@ -95,11 +95,10 @@ void session_directory::connect(connect_request& request) {
   send(e.session, std::move(request));
 }
 
-void session_directory::take_over_dormant(entry& e, const std::string& client_id) {
+void session_directory::take_over_dormant(entry& e) {
   auto old = std::exchange(e.dormant, {});
-  old.sink->close(disconnect_packets(old.version, net::mqtt::reason_code::session_taken_over));
-  if (old.will)
-    publish_will(*context_->shards, std::move(*old.will), client_id);
+  old.sink->close(disconnect_packets(old.version, net::mqtt::reason_code::session_taken_over),
+                  std::move(old.will));
 }
 
 void session_directory::wake(const wake_session& wake) {

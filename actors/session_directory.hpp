@@ -36,7 +36,7 @@ class session_directory : public caf::event_based_actor {
   void connect(connect_request& request);
   /// A new connection for a dormant session's client id: the old one is told and closed, and the will goes
   /// out (the session ends now, MQTT-3.1.4-3).
-  void take_over_dormant(entry& e, const std::string& client_id);
+  void take_over_dormant(entry& e);
   void wake(const wake_session& wake);
   bool may_end(const session_end_request& request);
   void forget_failed(const caf::down_msg& down);

@@ -86,7 +86,8 @@ class counting_sink : public connection_sink {
   }
   void write_deliveries(std::vector<out_buffer> buffers) override { write(std::move(buffers)); }
   void attached(caf::actor /*session*/, std::vector<out_buffer> /*first_packets*/) override {}
-  void close(std::vector<out_buffer> /*last_packets*/) override {}
+  void close(std::vector<out_buffer> /*last_packets*/,
+             std::unique_ptr<mqhub::net::mqtt::will_message> /*will*/) override {}
   void abort() override {}
   size_t pending_bytes() const override { return 0; }
   void routed(size_t /*inbound_bytes*/) override {}

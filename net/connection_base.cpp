@@ -445,7 +445,8 @@ void connection_base::attached(caf::actor session, std::vector<actors::out_buffe
   });
 }
 
-void connection_base::close(std::vector<actors::out_buffer> last_packets) {
+void connection_base::close(std::vector<actors::out_buffer> last_packets,
+                            std::unique_ptr<mqtt::will_message> will) {
   bool schedule = false;
   {
     std::lock_guard guard{write_mutex_};
@@ -455,10 +456,12 @@ void connection_base::close(std::vector<actors::out_buffer> last_packets) {
   }
   if (schedule)
     post_start_write();
-  asio::post(io_, [self = shared_from_this()] {
+  asio::post(io_, [self = shared_from_this(), will = std::move(will)]() mutable {
     // The session closes a connection it has given up (takeover, protocol error): it needs no notice.
     self->closed_notified_ = true;
-    self->finish(false, std::nullopt);
+    self->finish(false, std::nullopt);  // sends the batches read so far
+    if (will)
+      actors::publish_will(*self->services_->shards, std::move(*will), self->client_id_);
   });
 }
 

@@ -50,7 +50,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void write(std::vector<actors::out_buffer> buffers) override;
   void write_deliveries(std::vector<actors::out_buffer> buffers) override;
   void attached(caf::actor session, std::vector<actors::out_buffer> first_packets) override;
-  void close(std::vector<actors::out_buffer> last_packets) override;
+  void close(std::vector<actors::out_buffer> last_packets,
+             std::unique_ptr<net::mqtt::will_message> will) override;
   void abort() override;
   size_t pending_bytes() const override { return pending_bytes_.load(std::memory_order_relaxed); }
   void routed(size_t inbound_bytes) override;

@@ -1,11 +1,12 @@
 """Last Will: published when the connection ends abnormally, not on a normal DISCONNECT; MQTT 5 will delay."""
 
+import threading
 import time
 
 import pytest
 
 import raw_mqtt
-from mqtt_helpers import V5, mosquitto_deviates, unique_id
+from mqtt_helpers import V5, mosquitto_deviates, mqhub_only, unique_id
 from mqtt_helpers import clients, raws  # noqa: F401,F811 (pytest fixtures)
 
 RAW_VERSIONS = [pytest.param(4, id="v311"), pytest.param(5, id="v5")]
@@ -157,3 +158,48 @@ def test_will_is_published_when_the_client_leaves_before_its_connack(broker, cli
     sock.send(raw_mqtt.connect(unique_id("early"), version=version, will=(t, b"gone", 1, False)))
     sock.close()
     assert_will(observer, t, why="client closed before CONNACK")
+
+
+@pytest.mark.parametrize("subscribed", [pytest.param(False, id="only-connected"), pytest.param(True, id="subscribed")])
+@mqhub_only("--write-buffer-limit, so that the observer misses nothing of the flood")
+def test_a_taken_over_clients_will_comes_after_every_message_it_sent_on_the_same_topic(start_broker, raws,
+                                                                                       subscribed):
+    # The old connection hands what it read to the shards before it publishes the will, so on the topic of both
+    # the will is the last of that client's messages. Under load a connection batches several reads; the will
+    # used to go out from the session directory or the session at once, ahead of the batch still waiting.
+    broker = start_broker(["--write-buffer-limit", str(256 << 20)])
+    t, cid = will_topic(), unique_id("w")
+    observer = raws(broker, 5)
+    observer.connect(unique_id("observer"))
+    observer.subscribe(1, [(t, 0)])
+    old = raws(broker, 5)
+    _, code, _ = old.connect(cid, will=dict(topic=t, payload=b"will", qos=0, retain=False, properties=()))
+    assert code == 0, f"expected CONNACK success for the client with a will, got 0x{code:02x}"
+    if subscribed:
+        old.subscribe(1, [(f"{t}/other", 0)])
+    burst = b"".join(raw_mqtt.publish(t, b"m%d" % i) for i in range(200))
+    stop = threading.Event()
+
+    def stream():  # as fast as it can until the broker closes the connection
+        try:
+            while not stop.is_set():
+                old.sock.send(burst)
+        except OSError:
+            pass
+
+    streamer = threading.Thread(target=stream)
+    streamer.start()
+    try:
+        time.sleep(0.1)
+        _, code, _ = raws(broker, 5).connect(cid)
+        assert code == 0, f"expected the taking-over connection to be accepted, got 0x{code:02x}"
+    finally:
+        stop.set()
+        streamer.join(5)
+    payloads = []
+    while (pkt := observer.sock.read_packet(timeout=1.0)) is not None:
+        if pkt[0] == raw_mqtt.PUBLISH:
+            payloads.append(raw_mqtt.parse_publish(pkt[1], pkt[2], 5).payload)
+    assert b"will" in payloads, f"expected the will among {len(payloads)} messages"
+    after = payloads[payloads.index(b"will") + 1:]
+    assert not after, f"expected nothing from the old client after its will, got {len(after)} more, first {after[0]!r}"

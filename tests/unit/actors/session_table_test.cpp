@@ -14,7 +14,8 @@ class quiet_sink final : public connection_sink {
   void write(std::vector<out_buffer> /*buffers*/) override {}
   void write_deliveries(std::vector<out_buffer> /*buffers*/) override {}
   void attached(caf::actor /*session*/, std::vector<out_buffer> /*first_packets*/) override {}
-  void close(std::vector<out_buffer> /*last_packets*/) override {}
+  void close(std::vector<out_buffer> /*last_packets*/,
+             std::unique_ptr<net::mqtt::will_message> /*will*/) override {}
   void abort() override {}
   size_t pending_bytes() const override { return 0; }
   void routed(size_t /*inbound_bytes*/) override {}
