@@ -61,7 +61,6 @@ class session_actor : public caf::event_based_actor {
   void announce_presence();
   subscriber_link link() const { return {sink_, version_, client_maximum_packet_size_}; }
   void disconnect(net::mqtt::reason_code code, std::string reason);
-  /// Closes the current connection, with a DISCONNECT for MQTT 5 clients.
   /// Closes the connection with a DISCONNECT of `code`; `will` is published by it (see
   /// connection_sink::close).
   void close_connection(net::mqtt::reason_code code, std::string reason,

@@ -49,6 +49,7 @@ void session_actor::send_to_shards(std::vector<publish_batch>& batches) {
     }
     send(shards[i], std::move(batch));
   }
+  batches.clear();
 }
 
 void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards) {
@@ -61,6 +62,7 @@ void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<p
   }
   if (known == received.end()) {
     if (received.size() >= context_->limits.receive_maximum) {
+      send_to_shards(to_shards);  // the messages accepted before it, ahead of the will
       disconnect(mqtt::reason_code::receive_maximum_exceeded, "more QoS 2 PUBLISHes than Receive Maximum");
       return;  // MQTT-3.3.4-9
     }

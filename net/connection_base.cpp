@@ -460,7 +460,7 @@ void connection_base::close(std::vector<actors::out_buffer> last_packets,
     // The session closes a connection it has given up (takeover, protocol error): it needs no notice.
     self->closed_notified_ = true;
     self->finish(false, std::nullopt);  // sends the batches read so far
-    if (will)
+    if (will && !self->disconnected_cleanly_)
       actors::publish_will(*self->services_->shards, std::move(*will), self->client_id_);
   });
 }
@@ -500,6 +500,7 @@ void connection_base::finish(bool clean_disconnect, std::optional<uint32_t> sess
     services_->stats->clients_connected.fetch_sub(1, std::memory_order_relaxed);
   bool was_dormant = dormant();
   state_ = state::closed;
+  disconnected_cleanly_ = clean_disconnect;
   send_batches();
   if (!closed_notified_ && (session_ || was_dormant)) {
     closed_notified_ = true;

@@ -204,6 +204,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   uint8_t reads_seen_by_flush_ = 0;       // reads_unflushed_ when the posted flush was (re)posted
   bool shut_down_when_attached_ = false;  // the node stops while the session is taking the CONNECT
   bool closed_notified_ = false;
+  bool disconnected_cleanly_ = false;  // the client's DISCONNECT discarded its will (MQTT-3.1.2-8)
   // Under write_mutex_.
   bool write_scheduled_ = false;
   bool close_requested_ = false;
