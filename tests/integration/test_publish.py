@@ -282,7 +282,8 @@ def test_a_publisher_faster_than_its_shard_is_read_no_faster_than_the_shard_rout
     # Bounded memory per client, inbound: the connection decodes a QoS 0 burst faster than the topic's shard can
     # route it to 50 subscribers. Once 1 MiB of its messages wait in shard mailboxes it stops reading until the
     # shard catches up, so TCP slows the client instead of the backlog growing the broker. Without that, the
-    # 300,000 messages here (about 60 MiB once decoded) pile up in the shard's mailbox.
+    # 600,000 messages here pile up in the shard's mailbox: about 175 MiB. With it, 7-12 MiB on an idle machine and
+    # up to 35 MiB on a loaded one (larger batches, each routed to 50 subscribers).
     b = start_broker(["--write-buffer-limit", "65536"])  # the subscribers' queues stay small: QoS 0 is dropped
     t = topic("flood")
     for _ in range(50):
@@ -291,7 +292,7 @@ def test_a_publisher_faster_than_its_shard_is_read_no_faster_than_the_shard_rout
     pub.connect(unique_id("flood-pub"))
     chunk = b"".join(raw_mqtt.publish(t, b"x" * 64) for _ in range(1000))
     before = peak_rss_kib(b)
-    for _ in range(300):
+    for _ in range(600):
         pub.sock.send(chunk)
     pub.sock.send(raw_mqtt.pingreq())
     pub.expect(raw_mqtt.PINGRESP, timeout=60)  # every PUBLISH before it was read
@@ -301,7 +302,7 @@ def test_a_publisher_faster_than_its_shard_is_read_no_faster_than_the_shard_rout
     _, codes, _ = late.subscribe(1, [(t, 0)])
     assert codes == [0], f"expected QoS 0 granted, got {codes}"
     growth_mib = (peak_rss_kib(b) - before) / 1024
-    assert growth_mib < 24, f"expected the broker's peak RSS to grow by less than 24 MiB, it grew {growth_mib:.1f} MiB"
+    assert growth_mib < 64, f"expected the broker's peak RSS to grow by less than 64 MiB, it grew {growth_mib:.1f} MiB"
 
 
 @contextlib.contextmanager
