@@ -111,16 +111,15 @@ void connection_base::on_read(const boost::system::error_code& ec, size_t bytes)
 }
 
 void connection_base::defer_flush() {
-  if (++reads_unflushed_ >= max_unflushed_reads) {
-    reads_unflushed_ = reads_seen_by_flush_ = 0;
-    flush_batches();
-    return;
-  }
-  if (flush_posted_)
-    return;
+  if (++reads_unflushed_ >= max_unflushed_reads)
+    flush_deferred();
+  else if (!flush_posted_)
+    post_deferred_flush();  // after read_more: a read that completes at once is queued before it
+}
+
+void connection_base::post_deferred_flush() {
   flush_posted_ = true;
   reads_seen_by_flush_ = reads_unflushed_;
-  // Posted after read_more: a read that completes at once (its frame was buffered) is queued before it.
   asio::post(io_, [self = shared_from_this()] { self->on_deferred_flush(); });
 }
 
@@ -128,13 +127,13 @@ void connection_base::on_deferred_flush() {
   flush_posted_ = false;
   if (state_ == state::closed)
     return;  // finish() sent the batches
-  if (reads_unflushed_ != reads_seen_by_flush_) {
-    // Reads completed since this was posted, so the burst may go on: behind the read they started.
-    flush_posted_ = true;
-    reads_seen_by_flush_ = reads_unflushed_;
-    asio::post(io_, [self = shared_from_this()] { self->on_deferred_flush(); });
-    return;
-  }
+  if (reads_unflushed_ != reads_seen_by_flush_)
+    post_deferred_flush();  // reads completed meanwhile, so the burst may go on: behind the read they started
+  else
+    flush_deferred();
+}
+
+void connection_base::flush_deferred() {
   reads_unflushed_ = reads_seen_by_flush_ = 0;
   flush_batches();
 }

@@ -110,7 +110,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   /// socket held; under load more has often come by the time the packets are decoded, so a batch (an actor
   /// message per shard, a write of the acknowledgements) spans several reads.
   void defer_flush();
+  void post_deferred_flush();
   void on_deferred_flush();
+  void flush_deferred();
   /// Whether a dormant session must wake for this packet: only the session handles it.
   static bool needs_session(uint8_t first_byte);
   void wake_session();
