@@ -168,6 +168,10 @@ void connection::queue(const mqtt::packet& p) {
   mqtt::encode(p, version_, pending_);
 }
 
+void connection::queue_ack(mqtt::packet_type type, uint16_t packet_id) {
+  mqtt::encode_ack(type, packet_id, mqtt::reason_code::success, version_, pending_);
+}
+
 void connection::flush() {
   if (writing_ || pending_.empty() || closed_ || !open_)
     return;
@@ -248,28 +252,58 @@ void connection::parse() {
       fail("malformed packet from the broker");
       return;
     }
-    auto decoded =
-        mqtt::decode_packet(f.first_byte, rest.subspan(f.header_size, f.remaining_length), version_);
+    const auto body = rest.subspan(f.header_size, f.remaining_length);
     begin_ += f.total_size();
+    if (connected_) {
+      if (!dispatch(f.first_byte, body))
+        return;
+      continue;
+    }
+    auto decoded = mqtt::decode_packet(f.first_byte, body, version_);
     if (!decoded) {
       fail("undecodable packet from the broker: " + decoded.error().reason);
       return;
     }
-    if (!connected_) {
-      const auto* connack = std::get_if<mqtt::connack_packet>(&*decoded);
-      if (connack == nullptr || connack->code != mqtt::reason_code::success) {
-        fail(connack == nullptr ? "first packet is not CONNACK" : "CONNACK refused");
-        return;
-      }
-      connected_ = true;
-      handler_.on_connected(*connack);
-      continue;
+    const auto* connack = std::get_if<mqtt::connack_packet>(&*decoded);
+    if (connack == nullptr || connack->code != mqtt::reason_code::success) {
+      fail(connack == nullptr ? "first packet is not CONNACK" : "CONNACK refused");
+      return;
     }
-    handler_.on_packet(*decoded);
+    connected_ = true;
+    handler_.on_connected(*connack);
   }
   if (!closed_)
     handler_.on_read_batch();
   flush();
+}
+
+bool connection::dispatch(uint8_t first_byte, std::span<const uint8_t> body) {
+  std::optional<mqtt::protocol_error> refused;
+  switch (static_cast<mqtt::packet_type>(first_byte >> 4)) {
+    case mqtt::packet_type::publish:
+      refused = mqtt::decode_publish(first_byte, body, version_, publish_);
+      if (!refused)
+        handler_.on_publish(publish_);
+      break;
+    case mqtt::packet_type::puback:
+    case mqtt::packet_type::pubrec:
+    case mqtt::packet_type::pubrel:
+    case mqtt::packet_type::pubcomp:
+      refused = mqtt::decode_ack(first_byte, body, version_, ack_);
+      if (!refused)
+        handler_.on_ack(ack_);
+      break;
+    default: {
+      auto decoded = mqtt::decode_packet(first_byte, body, version_);
+      if (!decoded)
+        refused = decoded.error();
+      else
+        handler_.on_packet(*decoded);
+    }
+  }
+  if (refused)
+    fail("undecodable packet from the broker: " + refused->reason);
+  return !refused;
 }
 
 void connection::fail(std::string_view why) {

@@ -177,26 +177,21 @@ void publisher::release(uint16_t packet_id) {
 }
 
 void publisher::on_packet(mqtt::packet& p) {
-  auto* ack = std::get_if<mqtt::ack_packet>(&p);
-  if (ack == nullptr) {
-    if (std::holds_alternative<mqtt::disconnect_packet>(p))
-      on_failed("DISCONNECT from the broker");
-    return;
-  }
-  switch (ack->type) {
+  if (std::holds_alternative<mqtt::disconnect_packet>(p))
+    on_failed("DISCONNECT from the broker");
+}
+
+void publisher::on_ack(const mqtt::ack_packet& ack) {
+  switch (ack.type) {
     case mqtt::packet_type::puback:
     case mqtt::packet_type::pubcomp:
-      release(ack->packet_id);
+      release(ack.packet_id);
       break;
     case mqtt::packet_type::pubrec:
-      if (static_cast<uint8_t>(ack->code) >= 0x80) {
-        release(ack->packet_id);
-      } else {
-        mqtt::ack_packet rel;
-        rel.type = mqtt::packet_type::pubrel;
-        rel.packet_id = ack->packet_id;
-        conn_.queue(rel);
-      }
+      if (static_cast<uint8_t>(ack.code) >= 0x80)
+        release(ack.packet_id);
+      else
+        conn_.queue_ack(mqtt::packet_type::pubrel, ack.packet_id);
       break;
     default:
       break;

@@ -39,6 +39,7 @@ class publisher final : public connection_handler {
   const publisher_config& config() const { return config_; }
 
   void on_connected(const net::mqtt::connack_packet& connack) override;
+  void on_ack(const net::mqtt::ack_packet& ack) override;
   void on_packet(net::mqtt::packet& p) override;
   void on_read_batch() override;
   void on_write_done() override;

@@ -37,14 +37,13 @@ class subscriber final : public connection_handler {
   const std::vector<sequence_tracker>& trackers() const { return trackers_; }
 
   void on_connected(const net::mqtt::connack_packet& connack) override;
+  void on_publish(const net::mqtt::publish_packet& p) override;
+  void on_ack(const net::mqtt::ack_packet& p) override;
   void on_packet(net::mqtt::packet& p) override;
   void on_read_batch() override;
   void on_failed(std::string_view why) override;
 
  private:
-  void on_publish(const net::mqtt::publish_packet& p);
-  void ack(net::mqtt::packet_type type, uint16_t packet_id);
-
   connection conn_;
   subscriber_config config_;
   run_state& state_;
@@ -55,6 +54,7 @@ class subscriber final : public connection_handler {
   std::vector<uint64_t> batch_counts_;  // deliveries per publisher in the current read
   std::vector<uint32_t> batch_touched_;
   bool measuring_ = false;
+  uint64_t read_at_ = 0;  // now_ns() when the current read's first message was measured; 0 before
 };
 
 }  // namespace mqhub::bench
