@@ -11,7 +11,7 @@ const net::mqtt::properties& message::properties() const {
   return props ? *props : none;
 }
 
-message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view publisher,
+message_ptr make_message(net::mqtt::publish_packet&& publish, shared_client_id publisher,
                          clock::time_point now) {
   auto m = std::make_shared<message>();
   m->topic = std::move(publish.topic);
@@ -25,7 +25,7 @@ message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view p
       m->expires_at = now + std::chrono::seconds(*publish.props.message_expiry_interval);
     m->props = std::make_unique<const net::mqtt::properties>(std::move(publish.props));
   }
-  m->publisher = publisher;
+  m->publisher = std::move(publisher);
   return m;
 }
 
@@ -38,7 +38,7 @@ message_ptr make_will_message(net::mqtt::will_message&& will, std::string_view p
   publish.retain = will.retain;
   publish.props = std::move(will.props);
   publish.props.will_delay_interval.reset();  // a will property, not one of the message
-  return make_message(std::move(publish), publisher, now);
+  return make_message(std::move(publish), shared_client_id(publisher), now);
 }
 
 }  // namespace mqhub::actors

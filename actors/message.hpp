@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "actors/shared_client_id.hpp"
 #include "net/mqtt/packet.hpp"
 
 namespace mqhub::actors {
@@ -24,8 +25,8 @@ struct message {
   /// null when there are none (every 3.1.1 message, most MQTT 5 ones), which keeps the hot path from
   /// building, moving and destroying the whole property set per message.
   std::unique_ptr<const net::mqtt::properties> props;
-  /// Client id of the publisher, for No Local (MQTT-3.8.3-3).
-  std::string publisher;
+  /// Client id of the publisher, for No Local (MQTT-3.8.3-3); shared with its connection or session.
+  shared_client_id publisher;
   /// Set when the publisher gave a message expiry interval (MQTT-3.3.2-5).
   std::optional<clock::time_point> expires_at;
 
@@ -43,7 +44,7 @@ namespace mqhub::actors {
 
 /// Builds the routed message of a PUBLISH (or a Will): takes the payload and topic without copying and keeps
 /// the properties that travel to subscribers (not the topic alias, not subscription identifiers).
-message_ptr make_message(net::mqtt::publish_packet&& publish, std::string_view publisher,
+message_ptr make_message(net::mqtt::publish_packet&& publish, shared_client_id publisher,
                          clock::time_point now);
 
 /// The message a Will becomes when it is published (MQTT-3.1.2-9): the will delay stays behind.

@@ -72,7 +72,7 @@ void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<p
     to_shards.resize(shards.size());
     auto shard = shards.shard_of_topic(publish.topic);
     auto& batch = to_shards[shard];
-    batch.messages.push_back(make_message(std::move(publish), client_id_, clock::now()));
+    batch.messages.push_back(make_message(std::move(publish), shared_client_id(client_id_), clock::now()));
     if (durable()) {
       // The shard sends the PUBREC once the message, and with it this receive state, is stored.
       batch.acks.push_back({static_cast<uint32_t>(batch.messages.size() - 1), id, true, persists()});

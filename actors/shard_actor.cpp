@@ -283,7 +283,7 @@ void shard_actor::route_one(const message_ptr& msg) {
       [&](const subscription_entry& entry) {
         if (entry.no_local) {
           auto it = subscribers_.find(entry.subscriber);
-          if (it != subscribers_.end() && it->second.client_id == msg->publisher)
+          if (it != subscribers_.end() && it->second.client_id == msg->publisher.view())
             return;  // MQTT-3.8.3-3
         }
         auto qos = std::min(msg_qos, entry.max_qos);

@@ -14,7 +14,7 @@ storage::stored_message to_stored(const message& msg, const clocks& now) {
   stored.retain = msg.retain;
   if (msg.props)
     stored.props = *msg.props;
-  stored.publisher = msg.publisher;
+  stored.publisher = msg.publisher.view();
   if (msg.expires_at) {
     auto left = std::chrono::ceil<std::chrono::seconds>(*msg.expires_at - now.steady).count();
     stored.expiry = now.wall + std::max<int64_t>(left, 0);
@@ -30,7 +30,7 @@ message_ptr from_stored(const storage::stored_message& stored, const clocks& now
   msg->retain = stored.retain;
   if (stored.props != net::mqtt::properties{})
     msg->props = std::make_unique<const net::mqtt::properties>(stored.props);
-  msg->publisher = stored.publisher;
+  msg->publisher = shared_client_id(stored.publisher);
   if (stored.expiry)
     msg->expires_at = now.steady + std::chrono::seconds(*stored.expiry - now.wall);
   return msg;

@@ -63,7 +63,7 @@ void sys_topics_actor::publish_all() {
     publish.payload = std::move(value);
     publish.retain = true;
     auto shard = shards_->shard_of_topic(publish.topic);
-    batches[shard].messages.push_back(make_message(std::move(publish), "", now));
+    batches[shard].messages.push_back(make_message(std::move(publish), {}, now));
   }
   for (size_t i = 0; i < batches.size(); ++i)
     if (!batches[i].messages.empty())

@@ -109,7 +109,7 @@ message_ptr make_bench_message(std::string topic) {
   auto msg = std::make_shared<message>();
   msg->topic = std::move(topic);
   msg->payload = std::string(payload_size, 'x');
-  msg->publisher = "publisher";
+  msg->publisher = mqhub::actors::shared_client_id("publisher");
   return msg;
 }
 

@@ -224,7 +224,8 @@ bool connection_base::needs_session(uint8_t first_byte) {
 void connection_base::wake_session() {
   last_packet_at_ = read_at_;  // the packet that wakes it counts for the keep alive, though read again later
   state_ = state::waking;
-  caf::anon_send(services_->directory_of(client_id_), actors::wake_session{client_id_, shared_from_this()});
+  caf::anon_send(services_->directory_of(client_id_),
+                 actors::wake_session{std::string(client_id_.view()), shared_from_this()});
 }
 
 void connection_base::attach_dormant(std::vector<actors::out_buffer> connack) {
@@ -235,7 +236,7 @@ void connection_base::attach_dormant(std::vector<actors::out_buffer> connack) {
 }
 
 void connection_base::forget_dormant_session(bool clean_disconnect) {
-  auto will = services_->session_table_of(client_id_).forget_dormant(client_id_, this);
+  auto will = services_->session_table_of(client_id_).forget_dormant(std::string(client_id_.view()), this);
   if (will && *will && !clean_disconnect)
     actors::publish_will(*services_->shards, std::move(**will), client_id_);  // MQTT-3.1.2-8
 }

@@ -18,6 +18,7 @@
 
 #include "actors/connection_sink.hpp"
 #include "actors/messages.hpp"
+#include "actors/shared_client_id.hpp"
 #include "net/access_policy.hpp"
 #include "net/mqtt/packet.hpp"
 #include "net/node_services.hpp"
@@ -167,7 +168,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   size_t read_offered_ = 0;  // free space handed to the read in progress
 
   // Protocol state (connection thread only).
-  std::string client_id_;
+  actors::shared_client_id client_id_;  // shared with every message this connection publishes
   caf::actor session_;
   std::shared_ptr<const client_access> access_;
   std::chrono::steady_clock::time_point last_packet_at_;

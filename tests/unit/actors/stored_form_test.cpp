@@ -23,7 +23,7 @@ TEST(stored_form, message_survives_the_round_trip) {
   props.content_type = "text/plain";
   props.user_properties.emplace_back("k", "v");
   msg->props = std::make_unique<const mqtt::properties>(props);
-  msg->publisher = "device-1";
+  msg->publisher = shared_client_id("device-1");
   auto now = at(clock::now(), 1'000'000);
 
   auto back = from_stored(to_stored(*msg, now), now);
@@ -33,7 +33,7 @@ TEST(stored_form, message_survives_the_round_trip) {
   EXPECT_TRUE(back->retain);
   ASSERT_NE(back->props, nullptr);
   EXPECT_EQ(*back->props, props);
-  EXPECT_EQ(back->publisher, "device-1");
+  EXPECT_EQ(back->publisher.view(), "device-1");
   EXPECT_FALSE(back->expires_at);
 }
 
