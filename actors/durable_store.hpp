@@ -35,10 +35,4 @@ class durable_store {
   std::atomic<uint64_t> next_message_id_;
 };
 
-/// The queue key of the `index`-th stored delivery of a message to one session (a session can get one
-/// message more than once through shared subscriptions). Message ids ascend, so keys keep arrival order.
-inline uint64_t queue_sequence(uint64_t message_id, uint32_t index) {
-  return (message_id << 16) | (index & 0xFFFF);
-}
-
 }  // namespace mqhub::actors

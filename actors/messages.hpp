@@ -240,11 +240,13 @@ struct session_expiry_tick {
 struct will_delay_tick {
   uint64_t epoch = 0;
 };
+/// Stores the inflight state of the QoS 1 deliveries still unacknowledged.
+struct inflight_state_tick {};
 
 /// The session's less frequent messages, behind one handler: each handler in an actor's behaviour costs
 /// every session about 45 bytes (issue 5, RSS per idle connection).
-using session_event =
-    std::variant<connection_closed, session_expiry_tick, will_delay_tick, inbound_qos2_outcome, start_timers>;
+using session_event = std::variant<connection_closed, session_expiry_tick, will_delay_tick,
+                                   inbound_qos2_outcome, start_timers, inflight_state_tick>;
 
 }  // namespace mqhub::actors
 

@@ -37,7 +37,7 @@ void outbound_flow::restore_inflight(delivery item, uint16_t packet_id, bool rel
   ids_restored_ = true;
   if (released)
     item.msg.reset();
-  made(inflight_).emplace_back(inflight_entry{std::move(item), packet_id, released});
+  made(inflight_).emplace_back(inflight_entry{std::move(item), packet_id, released, true});
 }
 
 std::optional<delivery> outbound_flow::enqueue(delivery item) {

@@ -15,7 +15,8 @@ namespace mqhub::actors {
 struct inflight_entry {
   delivery item;
   uint16_t packet_id = 0;
-  bool released = false;  // QoS 2: PUBREC received and PUBREL sent, waiting for PUBCOMP
+  bool released = false;      // QoS 2: PUBREC received and PUBREL sent, waiting for PUBCOMP
+  bool state_stored = false;  // the stored entry says inflight (QoS 1 stores it late, see the session)
 };
 
 /// The outbound side of a session: the inflight window (the client's Receive Maximum) and the bounded
@@ -60,6 +61,14 @@ class outbound_flow {
     if (queue_)
       for (auto& item : *queue_)
         visit(item);
+  }
+
+  /// Calls `visit(inflight_entry&)` for every message inflight, in send order.
+  template <class Visit>
+  void for_each_inflight(Visit visit) {
+    if (inflight_)
+      for (auto& entry : *inflight_)
+        visit(entry);
   }
 
   const std::deque<inflight_entry>& inflight() const;

@@ -58,6 +58,8 @@ void session_actor::handle_event(const session_event& event) {
           on_inbound_qos2_outcome(e);
         else if constexpr (std::is_same_v<event_type, start_timers>)
           start_restored_timers();
+        else if constexpr (std::is_same_v<event_type, inflight_state_tick>)
+          on_inflight_state_tick();
         else
           static_assert(!sizeof(event_type), "a session_event without a handler");
       },
@@ -187,6 +189,12 @@ void session_actor::on_connection_closed(const connection_closed& closed) {
                  session_event{session_expiry_tick{epoch_}});
   disconnected_at_ = storage::wall_clock_now();
   save_session();
+  store_inflight_states();  // a restart now resends them with DUP and their packet ids
+  commit_writes();
+}
+
+void session_actor::on_inflight_state_tick() {
+  store_inflight_states();
   commit_writes();
 }
 

@@ -77,6 +77,11 @@ class session_actor : public caf::event_based_actor {
   void drop_stored_session();
   void forget_stored(const delivery& item);
   void store_state(const delivery& item, storage::delivery_state state, uint16_t packet_id);
+  /// Arms the timer that stores the inflight state of QoS 1 deliveries (see inflight_state_delay).
+  void defer_inflight_state();
+  /// Stores the inflight state of every unacknowledged QoS 1 delivery that has none yet.
+  void store_inflight_states();
+  void on_inflight_state_tick();
   /// Runs `then(ok)` once the writes so far are committed; at once when there are none.
   void after_commit(std::function<void(bool ok)> then);
   /// The output so far (and all after it, to keep order) reaches the client only once the writes so far
@@ -164,6 +169,7 @@ class session_actor : public caf::event_based_actor {
     storage::write_batch writes;
     std::vector<std::function<void(bool)>> after_commit;
     bool output_needs_commit = false;  // the writes so far must commit before the output goes out
+    bool inflight_tick_armed = false;  // see defer_inflight_state
     uint64_t output_held_until = 0;    // token of the commit the output waits for; 0: none
     std::unordered_map<uint64_t, std::vector<std::function<void(bool)>>> waiting;
     uint64_t last_token = 0;

@@ -55,10 +55,14 @@ void session_actor::start_publish(delivery&& item, clock::time_point now) {
   // A restart then resends it with DUP set and the same packet id (MQTT-4.4.0-1). For QoS 2 the client
   // keeps the id until PUBREL, so the PUBLISH waits until the id is stored: a restart that forgot it would
   // hand the id to another message, which the client would take for a resend and drop. A QoS 1 client keeps
-  // nothing, so there the worst a crash does is resend under a new id: a duplicate QoS 1 allows.
-  store_state(entry.item, storage::delivery_state::inflight, entry.packet_id);
-  if (entry.item.qos == 2)
+  // nothing, so there the worst a crash does is resend under a new id: a duplicate QoS 1 allows. Its state
+  // waits a little (defer_inflight_state), and a PUBACK that comes first saves writing it at all.
+  if (entry.item.qos == 2) {
+    store_state(entry.item, storage::delivery_state::inflight, entry.packet_id);
     hold_output_until_committed();
+  } else if (entry.item.stored_sequence != 0) {
+    defer_inflight_state();
+  }
 }
 
 bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool dup, clock::time_point now) {

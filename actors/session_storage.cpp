@@ -17,6 +17,12 @@ namespace {
 
 constexpr uint32_t never_expires = 0xFFFFFFFF;
 
+// How long a QoS 1 delivery's move to inflight waits before it is stored. Most are acknowledged sooner, and
+// their state is then never written: one put fewer per message, 8% of durable QoS 1 throughput (issue 5).
+// What a crash within this time costs: the restart resends the message under a new packet id with DUP 0,
+// a duplicate QoS 1 allows (it keeps no state per packet id, unlike QoS 2, whose state is stored at once).
+constexpr auto inflight_state_delay = std::chrono::milliseconds(100);
+
 subscription_request_entry from_stored(const storage::stored_subscription& stored) {
   subscription_request_entry entry;
   std::string_view group;
@@ -185,8 +191,32 @@ void session_actor::forget_stored(const delivery& item) {
 }
 
 void session_actor::store_state(const delivery& item, storage::delivery_state state, uint16_t packet_id) {
-  if (item.stored_sequence != 0)
-    writes().update_entry(client_id_, item.stored_sequence, to_queue_entry(item, state, packet_id));
+  if (item.stored_sequence == 0)
+    return;
+  auto entry = to_queue_entry(item, state, packet_id);
+  // An entry that holds its message is rewritten whole; past PUBREC (no message left) it needs none.
+  if (item.message_id == 0 && item.msg)
+    entry.message = std::make_shared<const storage::stored_message>(
+        to_stored(*item.msg, {clock::now(), storage::wall_clock_now()}));
+  writes().update_entry(client_id_, item.stored_sequence, entry);
+}
+
+void session_actor::defer_inflight_state() {
+  writes();  // makes the commit state
+  if (std::exchange(commits_->inflight_tick_armed, true))
+    return;
+  delayed_send(caf::actor_cast<caf::actor>(this), inflight_state_delay, session_event{inflight_state_tick{}});
+}
+
+void session_actor::store_inflight_states() {
+  if (commits_)
+    commits_->inflight_tick_armed = false;
+  outbound_.for_each_inflight([this](inflight_entry& entry) {
+    if (entry.item.qos != 1 || entry.state_stored)
+      return;
+    entry.state_stored = true;
+    store_state(entry.item, storage::delivery_state::inflight, entry.packet_id);
+  });
 }
 
 storage::write_batch& session_actor::writes() {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/mqtt/encoder.hpp"
+#include "storage/key_encoding.hpp"
 
 namespace mqhub::actors {
 
@@ -162,21 +163,30 @@ void shard_actor::persist(const message_ptr& msg, const clocks& now) {
   }
   if (msg->qos_level == mqtt::qos::at_most_once)
     return;
-  uint64_t message_id = 0;
+  stored_deliveries_.clear();
   for (size_t i = 0; i < deliveries_of_message_.size(); ++i) {
     const auto& ref = deliveries_of_message_[i];
     auto& d = batches_[ref.batch].second.deliveries[ref.index];
     auto it = subscribers_.find(ref.subscriber);
-    if (d.qos == 0 || it == subscribers_.end() || !it->second.persistent)
-      continue;
-    if (message_id == 0) {
-      message_id = store_->allocate_message_id();
-      writes_.put_message(message_id, to_stored(*msg, now));
-    }
-    d.message_id = message_id;
-    d.stored_sequence = queue_sequence(message_id, static_cast<uint32_t>(i));
-    writes_.enqueue(it->second.client_id, d.stored_sequence,
-                    to_queue_entry(d, storage::delivery_state::queued, 0));
+    if (d.qos > 0 && it != subscribers_.end() && it->second.persistent)
+      stored_deliveries_.push_back({i, &d, &it->second.client_id});
+  }
+  if (stored_deliveries_.empty())
+    return;
+  const uint64_t message_id = store_->allocate_message_id();
+  // The sequence still comes from the id, so a queue keeps arrival order either way.
+  std::shared_ptr<const storage::stored_message> held_by_entry;
+  if (stored_deliveries_.size() == 1)
+    held_by_entry = std::make_shared<const storage::stored_message>(to_stored(*msg, now));
+  else
+    writes_.put_message(message_id, to_stored(*msg, now));
+  for (const auto& stored : stored_deliveries_) {
+    auto& d = *stored.item;
+    d.message_id = held_by_entry ? 0 : message_id;
+    d.stored_sequence = storage::queue_sequence(message_id, static_cast<uint32_t>(stored.index));
+    auto entry = to_queue_entry(d, storage::delivery_state::queued, 0);
+    entry.message = held_by_entry;
+    writes_.enqueue(*stored.client_id, d.stored_sequence, entry);
   }
 }
 

@@ -113,6 +113,12 @@ class shard_actor : public caf::event_based_actor {
 
   // Durable modes.
   storage::write_batch writes_;  // of the batch being routed
+  struct stored_delivery {
+    size_t index;  // among the message's deliveries
+    delivery* item;
+    const std::string* client_id;
+  };
+  std::vector<stored_delivery> stored_deliveries_;  // of the message being persisted
   std::deque<pending_route> pending_;
   uint64_t last_token_ = 0;
 };

@@ -30,6 +30,17 @@ std::string prefix_successor(std::string_view prefix);
 /// `queues`: client id, 64-bit sequence. One session's queue is one contiguous range in sequence order.
 std::string queue_key(std::string_view client_id, uint64_t sequence);
 
+/// The queue sequence of the `index`-th stored delivery of a message to one session (a session can get one
+/// message more than once through shared subscriptions). Message ids ascend, so keys keep arrival order.
+inline uint64_t queue_sequence(uint64_t message_id, uint32_t index) {
+  return (message_id << 16) | (index & 0xFFFF);
+}
+/// The message id a queue sequence was made from: recovery's next id must pass it, also where the entry
+/// holds its message and no `messages` row has the id.
+inline uint64_t message_id_of_sequence(uint64_t sequence) {
+  return sequence >> 16;
+}
+
 struct decoded_queue_key {
   std::string client_id;
   uint64_t sequence = 0;

@@ -325,35 +325,66 @@ result<session_record> decode_session_record(std::string_view data) {
   return finish(r, std::move(rec), "session record");
 }
 
-std::string encode(const stored_message& message) {
-  std::string out;
-  out.reserve(message.topic.size() + message.payload.size() + message.publisher.size() + 16);
-  byte_writer w(out);
-  w.u8(format_version);
+namespace {
+
+size_t message_size_hint(const stored_message& message) {
+  return message.topic.size() + message.payload.size() + message.publisher.size() + 16;
+}
+
+// The fields of a message, in a `messages` row or inside the queue entry that holds it.
+void write_message_body(const stored_message& message, byte_writer& w) {
   w.bytes(message.topic);
   w.u8(static_cast<uint8_t>(static_cast<uint8_t>(message.qos_level) | (message.retain ? 0x04 : 0)));
   w.bytes(message.publisher);
   write_optional_time(message.expiry, w);
   write_properties(message.props, w);
   w.bytes(message.payload);
+}
+
+bool read_message_body(byte_reader& r, stored_message& msg) {
+  uint8_t flags = 0;
+  if (!(r.bytes(msg.topic) && read_flags(r, flags, valid_message_flags) && r.bytes(msg.publisher) &&
+        read_optional_time(r, msg.expiry) && read_properties(r, msg.props) && r.bytes(msg.payload))) {
+    return false;
+  }
+  msg.qos_level = static_cast<qos>(flags & 0x03);
+  msg.retain = (flags & 0x04) != 0;
+  return true;
+}
+
+}  // namespace
+
+bool queue_entry::operator==(const queue_entry& other) const {
+  const bool same_message =
+      message == other.message || (message && other.message && *message == *other.message);
+  return message_id == other.message_id && granted_qos == other.granted_qos && retain == other.retain &&
+         subscription_ids == other.subscription_ids && state == other.state && packet_id == other.packet_id &&
+         same_message;
+}
+
+std::string encode(const stored_message& message) {
+  std::string out;
+  out.reserve(message_size_hint(message));
+  byte_writer w(out);
+  w.u8(format_version);
+  write_message_body(message, w);
   return out;
 }
 
 result<stored_message> decode_stored_message(std::string_view data) {
   byte_reader r(data);
   stored_message msg;
-  uint8_t flags = 0;
-  if (read_header(r) && r.bytes(msg.topic) && read_flags(r, flags, valid_message_flags) &&
-      r.bytes(msg.publisher) && read_optional_time(r, msg.expiry) && read_properties(r, msg.props) &&
-      r.bytes(msg.payload)) {
-    msg.qos_level = static_cast<qos>(flags & 0x03);
-    msg.retain = (flags & 0x04) != 0;
+  if (read_header(r)) {
+    read_message_body(r, msg);
   }
   return finish(r, std::move(msg), "stored message");
 }
 
 std::string encode(const queue_entry& entry) {
   std::string out;
+  if (entry.message) {
+    out.reserve(message_size_hint(*entry.message) + 16);
+  }
   byte_writer w(out);
   w.u8(format_version);
   w.varint(entry.message_id);
@@ -365,6 +396,9 @@ std::string encode(const queue_entry& entry) {
   w.varint(entry.subscription_ids.size());
   for (uint32_t id : entry.subscription_ids) {
     w.varint(id);
+  }
+  if (entry.message_id == 0 && entry.message) {
+    write_message_body(*entry.message, w);
   }
   return out;
 }
@@ -394,6 +428,12 @@ result<queue_entry> decode_queue_entry(std::string_view data) {
           break;
         }
         e.subscription_ids.push_back(id);
+      }
+    }
+    if (r.ok() && e.message_id == 0 && e.state != delivery_state::pubrec) {
+      auto message = std::make_shared<stored_message>();
+      if (read_message_body(r, *message)) {
+        e.message = std::move(message);
       }
     }
   }

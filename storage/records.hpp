@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,15 +71,20 @@ enum class delivery_state : uint8_t {
 };
 
 /// One message in one session's queue (`queues`, keyed by client id and sequence).
+///
+/// A message only one queue holds (most: a device's telemetry has one consumer) is stored inside its entry,
+/// `message_id` 0: a single row to put and to delete instead of three with a reference count (issue 5,
+/// QoS 1 sync). A message several queues hold is a `messages` row the entries reference by id.
 struct queue_entry {
-  uint64_t message_id = 0;
+  uint64_t message_id = 0;  // 0: the message is `message` (none once pubrec: only the packet id matters)
   net::mqtt::qos granted_qos = net::mqtt::qos::at_least_once;
   bool retain = false;  // the retain flag as this subscriber gets it (retain-as-published)
   std::vector<uint32_t> subscription_ids;
   delivery_state state = delivery_state::queued;
-  uint16_t packet_id = 0;  // 0 exactly when queued
+  uint16_t packet_id = 0;                         // 0 exactly when queued
+  std::shared_ptr<const stored_message> message;  // set exactly when message_id is 0 and not pubrec
 
-  bool operator==(const queue_entry&) const = default;
+  bool operator==(const queue_entry& other) const;
 };
 
 std::string encode(const session_record& record);

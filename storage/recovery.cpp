@@ -160,20 +160,27 @@ class recovery {
       return;
     }
     session->second.next_sequence = key.sequence + 1;
-    auto message = messages_.find(entry.message_id);
-    if (message == messages_.end()) {
-      problem(where + " references missing message " + std::to_string(entry.message_id) + ": skipped");
-      cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
-      return;
+    state_.next_message_id = std::max(state_.next_message_id, message_id_of_sequence(key.sequence) + 1);
+    std::shared_ptr<const stored_message> message = entry.message;
+    if (entry.message_id != 0) {
+      auto row = messages_.find(entry.message_id);
+      if (row == messages_.end()) {
+        problem(where + " references missing message " + std::to_string(entry.message_id) + ": skipped");
+        cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
+        return;
+      }
+      message = row->second;
     }
     // A message sent before the stop finishes its flow: the client may hold its packet id (QoS 2).
-    if (expired(*message->second) && entry.state == delivery_state::queued) {
+    if (entry.state == delivery_state::queued && expired(*message)) {
       ++state_.report.expired_messages;
       cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
       return;
     }
-    ++counts_[entry.message_id];
-    session->second.queue.push_back({key.sequence, std::move(entry), message->second});
+    if (entry.message_id != 0) {
+      ++counts_[entry.message_id];
+    }
+    session->second.queue.push_back({key.sequence, std::move(entry), std::move(message)});
   }
 
   void drop_unreferenced_messages() {

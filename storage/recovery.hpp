@@ -21,7 +21,8 @@ epoch_seconds wall_clock_now();
 struct recovered_entry {
   uint64_t sequence = 0;
   queue_entry entry;
-  std::shared_ptr<const stored_message> message;  // one copy, shared by every queue that holds it
+  /// One copy, shared by every queue that holds it; null for an entry past PUBREC that held its own.
+  std::shared_ptr<const stored_message> message;
 };
 
 /// A persistent session as it was stored, ready for a session actor to take over.

@@ -1,6 +1,7 @@
 #include "storage/write_batch.hpp"
 
 #include <array>
+#include <stdexcept>
 #include <utility>
 
 #include "storage/key_encoding.hpp"
@@ -40,7 +41,15 @@ void write_batch::delete_session(std::string_view client_id, std::span<const uin
   auto queue = queue_range(client_id);
   add(column::queues, op_kind::del_range, std::move(queue.begin), std::move(queue.end));
   for (uint64_t id : queued_message_ids) {
-    refs_.push_back({id, -1});
+    if (id != 0) {  // 0: the entry held its message
+      refs_.push_back({id, -1});
+    }
+  }
+}
+
+void write_batch::check_message(const queue_entry& entry) {
+  if (entry.message_id == 0 && !entry.message && entry.state != delivery_state::pubrec) {
+    throw std::invalid_argument("queue entry without a message");
   }
 }
 
@@ -52,17 +61,23 @@ void write_batch::put_message(uint64_t message_id, const stored_message& message
 
 void write_batch::enqueue(std::string_view client_id, uint64_t sequence, const queue_entry& entry) {
   adds_data_ = true;
+  check_message(entry);
   add(column::queues, op_kind::put, queue_key(client_id, sequence), encode(entry));
-  refs_.push_back({entry.message_id, +1});
+  if (entry.message_id != 0) {
+    refs_.push_back({entry.message_id, +1});
+  }
 }
 
 void write_batch::update_entry(std::string_view client_id, uint64_t sequence, const queue_entry& entry) {
+  check_message(entry);
   add(column::queues, op_kind::put, queue_key(client_id, sequence), encode(entry));
 }
 
 void write_batch::dequeue(std::string_view client_id, uint64_t sequence, uint64_t message_id) {
   add(column::queues, op_kind::del, queue_key(client_id, sequence));
-  refs_.push_back({message_id, -1});
+  if (message_id != 0) {
+    refs_.push_back({message_id, -1});
+  }
 }
 
 void write_batch::put_retained(const stored_message& message) {

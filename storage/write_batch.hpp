@@ -47,19 +47,22 @@ class write_batch {
   void put_inbound_qos2(std::string_view client_id, uint16_t packet_id);
   void delete_inbound_qos2(std::string_view client_id, uint16_t packet_id);
   /// Removes the session record, its inbound QoS 2 ids and its whole queue. `queued_message_ids` lists the
-  /// message id of every entry of the queue (with repeats), so that their references are dropped.
+  /// message id of every entry of the queue (with repeats; 0 for those holding their message), so that their
+  /// references are dropped.
   void delete_session(std::string_view client_id, std::span<const uint64_t> queued_message_ids);
 
   // Messages and queues.
   /// Stores a message once; follow with one enqueue per queue that holds it, in this batch (a message that no
   /// entry references when the batch commits is deleted in the same write).
   void put_message(uint64_t message_id, const stored_message& message);
-  /// A new queue entry: adds a reference to entry.message_id. Outside the batch that put the message, only
-  /// call it while another entry still holds the message (e.g. moving a shared-subscription message).
+  /// A new queue entry: adds a reference to entry.message_id, or holds its own message (message_id 0).
+  /// Outside the batch that put a referenced message, only call it while another entry still holds the
+  /// message. Throws std::invalid_argument for an entry with neither.
   void enqueue(std::string_view client_id, uint64_t sequence, const queue_entry& entry);
-  /// Changes the state of an existing entry (queued → inflight → pubrec); references stay as they are.
+  /// Changes the state of an existing entry (queued → inflight → pubrec); references stay as they are. An
+  /// entry that holds its message is written whole again, message included.
   void update_entry(std::string_view client_id, uint64_t sequence, const queue_entry& entry);
-  /// Removes an entry (acknowledged, expired or dropped) and its reference to `message_id`.
+  /// Removes an entry (acknowledged, expired or dropped) and its reference to `message_id` (0: none).
   void dequeue(std::string_view client_id, uint64_t sequence, uint64_t message_id);
 
   // Retained messages, stored whole under their topic.
@@ -83,6 +86,8 @@ class write_batch {
 
  private:
   void add(column cf, op_kind kind, std::string key, std::string value = {});
+  /// Throws unless the entry references a message, holds one, or is past needing one (pubrec).
+  static void check_message(const queue_entry& entry);
 
   std::vector<operation> ops_;
   std::vector<reference_change> refs_;

@@ -101,6 +101,10 @@ void node_storage::restore(caf::actor_system& system, const net::node_services& 
     actors::restore_session restore;
     restore.messages.reserve(session.queue.size());
     for (const auto& entry : session.queue) {
+      if (!entry.message) {  // past PUBREC: only the packet id is left
+        restore.messages.emplace_back();
+        continue;
+      }
       auto& msg = messages[entry.message.get()];
       if (!msg)
         msg = actors::from_stored(*entry.message, now);

@@ -75,10 +75,5 @@ TEST(stored_form, queue_entry_carries_the_delivery_as_granted) {
   EXPECT_EQ(entry.packet_id, 12);
 }
 
-TEST(stored_form, queue_sequence_orders_by_message_then_delivery) {
-  EXPECT_LT(queue_sequence(5, 65535), queue_sequence(6, 0));
-  EXPECT_LT(queue_sequence(5, 0), queue_sequence(5, 1));
-}
-
 }  // namespace
 }  // namespace mqhub::actors

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -32,7 +34,7 @@ stored_message message(std::string topic, std::string payload = "p") {
 }
 
 queue_entry entry(uint64_t message_id) {
-  return {message_id, qos::at_least_once, false, {}, delivery_state::queued, 0};
+  return {message_id, qos::at_least_once, false, {}, delivery_state::queued, 0, nullptr};
 }
 
 bool has_message(const database& db, uint64_t id) {
@@ -159,6 +161,46 @@ TEST(database, message_row_goes_with_its_last_queue_entry) {
   EXPECT_FALSE(has_message(*db, 7));
   EXPECT_FALSE(db->get_queue_entry("b", 1)->has_value());
   EXPECT_EQ(db->references(7), 0u);
+}
+
+TEST(database, an_entry_holding_its_message_is_one_row_and_touches_no_reference) {
+  temp_dir dir;
+  auto db = open_db(dir.db());
+  write_batch publish;
+  publish.put_message(7, message("shared"));  // another message's row, to see its count stay
+  publish.enqueue("a", 1, entry(7));
+  auto own = entry(0);
+  own.message = std::make_shared<const stored_message>(message("own"));
+  publish.enqueue("a", 2, own);
+  ASSERT_TRUE(db->write(publish, true));
+  auto stored = db->get_queue_entry("a", 2);
+  ASSERT_TRUE(stored && stored->has_value());
+  ASSERT_TRUE((*stored)->message);
+  EXPECT_EQ((*stored)->message->topic, "own");
+  EXPECT_FALSE(has_message(*db, 0));
+  EXPECT_EQ(db->references(7), 1u);
+
+  write_batch ack;
+  ack.dequeue("a", 2, 0);
+  const std::vector<uint64_t> queued{7, 0};
+  write_batch drop;
+  drop.delete_session("a", queued);
+  ASSERT_TRUE(db->write(ack, true));
+  EXPECT_FALSE(db->get_queue_entry("a", 2)->has_value());
+  EXPECT_EQ(db->references(7), 1u);
+  ASSERT_TRUE(db->write(drop, true));
+  EXPECT_EQ(db->references(7), 0u);
+  EXPECT_FALSE(has_message(*db, 7));
+}
+
+TEST(database, an_entry_with_neither_a_message_nor_a_reference_is_refused) {
+  write_batch batch;
+  EXPECT_THROW(batch.enqueue("a", 1, entry(0)), std::invalid_argument);
+  EXPECT_THROW(batch.update_entry("a", 1, entry(0)), std::invalid_argument);
+  auto released = entry(0);
+  released.state = delivery_state::pubrec;
+  released.packet_id = 4;
+  EXPECT_NO_THROW(batch.update_entry("a", 1, released));  // past PUBREC no message is needed
 }
 
 TEST(database, message_without_queue_entries_is_not_stored) {

@@ -16,6 +16,13 @@ bool within(const key_range& range, const std::string& key) {
   return key >= range.begin && (range.end.empty() || key < range.end);
 }
 
+TEST(key_encoding, queue_sequence_orders_by_message_then_delivery_and_gives_the_message_back) {
+  EXPECT_LT(queue_sequence(5, 65535), queue_sequence(6, 0));
+  EXPECT_LT(queue_sequence(5, 0), queue_sequence(5, 1));
+  EXPECT_EQ(message_id_of_sequence(queue_sequence(5, 65535)), 5u);
+  EXPECT_EQ(message_id_of_sequence(queue_sequence(uint64_t{1} << 40, 3)), uint64_t{1} << 40);
+}
+
 TEST(key_encoding, queue_key_round_trips) {
   const std::string id("client\0with\xff bytes", 18);
   for (uint64_t seq : {uint64_t{0}, uint64_t{1}, uint64_t{255}, uint64_t{1} << 40, UINT64_MAX}) {

@@ -63,7 +63,7 @@ stored_message full_message() {
 }
 
 queue_entry full_entry() {
-  return {uint64_t{1} << 50, qos::exactly_once, true, {3, 300000}, delivery_state::pubrec, 65535};
+  return {uint64_t{1} << 50, qos::exactly_once, true, {3, 300000}, delivery_state::pubrec, 65535, nullptr};
 }
 
 TEST(records, session_record_round_trips) {
@@ -95,8 +95,40 @@ TEST(records, queue_entry_round_trips_in_every_state) {
   e.state = delivery_state::inflight;
   e.packet_id = 1;
   EXPECT_EQ(*decode_queue_entry(encode(e)), e);
-  e = queue_entry{9, qos::at_least_once, false, {}, delivery_state::queued, 0};
+  e = queue_entry{9, qos::at_least_once, false, {}, delivery_state::queued, 0, nullptr};
   EXPECT_EQ(*decode_queue_entry(encode(e)), e);
+}
+
+TEST(records, an_entry_holding_its_message_round_trips_with_it_and_without_it_once_past_pubrec) {
+  queue_entry e{0,
+                qos::exactly_once,
+                true,
+                {7},
+                delivery_state::queued,
+                0,
+                std::make_shared<const stored_message>(full_message())};
+  auto decoded = decode_queue_entry(encode(e));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, e);
+  ASSERT_TRUE(decoded->message);
+  EXPECT_EQ(decoded->message->payload, full_message().payload);
+  e.state = delivery_state::inflight;
+  e.packet_id = 300;
+  EXPECT_EQ(*decode_queue_entry(encode(e)), e);
+  e = queue_entry{0, qos::exactly_once, false, {}, delivery_state::pubrec, 300, nullptr};
+  EXPECT_EQ(*decode_queue_entry(encode(e)), e);
+}
+
+TEST(records, an_entry_with_message_id_0_and_no_message_is_damaged) {
+  const auto bytes =
+      encode(queue_entry{0, qos::at_least_once, false, {}, delivery_state::queued, 0, nullptr});
+  auto decoded = decode_queue_entry(bytes);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.failure().code, errc::corruption);
+  // Nor may a referencing entry carry trailing bytes.
+  auto referencing =
+      encode(queue_entry{5, qos::at_least_once, false, {}, delivery_state::queued, 0, nullptr});
+  EXPECT_FALSE(decode_queue_entry(referencing + encode(full_message()).substr(1)));
 }
 
 TEST(records, every_property_round_trips) {
@@ -160,14 +192,14 @@ TEST(records, unknown_format_version_is_an_error) {
 }
 
 TEST(records, invalid_flag_values_are_errors) {
-  auto entry = encode(queue_entry{1, qos::at_least_once, false, {}, delivery_state::queued, 0});
+  auto entry = encode(queue_entry{1, qos::at_least_once, false, {}, delivery_state::queued, 0, nullptr});
   entry[2] = 0x03;  // QoS 3
   EXPECT_FALSE(decode_queue_entry(entry));
   entry[2] = 0x18;  // state 3
   EXPECT_FALSE(decode_queue_entry(entry));
   // An inflight entry with packet id 0 (MQTT-2.2.1-2).
-  EXPECT_FALSE(
-      decode_queue_entry(encode(queue_entry{1, qos::at_least_once, false, {}, delivery_state::inflight, 0})));
+  EXPECT_FALSE(decode_queue_entry(
+      encode(queue_entry{1, qos::at_least_once, false, {}, delivery_state::inflight, 0, nullptr})));
 }
 
 TEST(records, huge_length_is_an_error_not_an_allocation) {

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "storage/key_encoding.hpp"
 #include "tests/unit/storage/temp_dir.hpp"
 
 namespace {
@@ -44,7 +46,7 @@ stored_message message(std::string topic, std::optional<epoch_seconds> expiry = 
 }
 
 queue_entry entry(uint64_t id, delivery_state state = delivery_state::queued, uint16_t packet_id = 0) {
-  return {id, qos::at_least_once, false, {5}, state, packet_id};
+  return {id, qos::at_least_once, false, {5}, state, packet_id, nullptr};
 }
 
 recovered_state recover_ok(database& db, epoch_seconds at = now) {
@@ -105,6 +107,40 @@ TEST(recovery, restores_sessions_queues_inflight_state_and_retained_messages) {
   EXPECT_EQ(state.next_message_id, 12u);
   EXPECT_EQ(db->references(10), 3u);
   EXPECT_EQ(db->references(11), 1u);
+}
+
+TEST(recovery, entries_holding_their_message_are_restored_with_it_and_raise_the_next_message_id) {
+  temp_dir dir;
+  {
+    auto db = open_db(dir.db());
+    write_batch b;
+    b.put_session(session("a"));
+    b.put_message(10, message("referenced"));
+    b.enqueue("a", queue_sequence(10, 0), entry(10));
+    auto own = entry(0, delivery_state::inflight, 3);
+    own.message = std::make_shared<const stored_message>(message("own"));
+    b.enqueue("a", queue_sequence(40, 0), own);
+    b.enqueue("a", queue_sequence(41, 0), entry(0, delivery_state::pubrec, 4));
+    auto expired = entry(0);
+    expired.message = std::make_shared<const stored_message>(message("old", now - 1));
+    b.enqueue("a", queue_sequence(42, 0), expired);
+    ASSERT_TRUE(db->write(b, true));
+  }
+  auto db = open_db(dir.db());
+  auto state = recover_ok(*db);
+  const auto* a = find(state, "a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->queue.size(), 3u);
+  EXPECT_EQ(a->queue[0].message->topic, "referenced");
+  EXPECT_EQ(a->queue[1].message->topic, "own");
+  EXPECT_EQ(a->queue[1].entry.packet_id, 3);
+  EXPECT_EQ(a->queue[2].message, nullptr);  // past PUBREC: only its packet id is left
+  EXPECT_EQ(a->queue[2].entry.state, delivery_state::pubrec);
+  EXPECT_EQ(state.report.expired_messages, 1u);
+  // No `messages` row has 42, but its sequence does: a new id below it would reuse a queue key.
+  EXPECT_EQ(state.next_message_id, 43u);
+  EXPECT_EQ(db->references(10), 1u);
+  EXPECT_EQ(db->references(0), 0u);
 }
 
 TEST(recovery, session_without_queue_is_recovered_with_an_empty_one) {
