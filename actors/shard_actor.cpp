@@ -252,12 +252,16 @@ void shard_actor::acknowledge(const publish_batch& batch, const storage::status&
 
 delivery& shard_actor::delivery_slot(uint64_t subscriber) {
   auto [it, added] = batch_of_subscriber_.try_emplace(subscriber, batches_.size());
+  return delivery_slot(subscriber, it->second, added);
+}
+
+delivery& shard_actor::delivery_slot(uint64_t subscriber, size_t batch, bool added) {
   if (added) {
     // A subscriber usually gets most of a batch (one publisher's topics): grow once, not log2(N) times.
     batches_.emplace_back(subscriber, delivery_batch{}).second.deliveries.reserve(deliveries_expected_);
   }
-  auto& deliveries = batches_[it->second].second.deliveries;
-  deliveries_of_message_.push_back({subscriber, it->second, deliveries.size()});
+  auto& deliveries = batches_[batch].second.deliveries;
+  deliveries_of_message_.push_back({subscriber, batch, deliveries.size()});
   return deliveries.emplace_back();
 }
 
@@ -300,8 +304,8 @@ void shard_actor::route_one(const message_ptr& msg) {
         bool retain = entry.retain_as_published && msg->retain;  // MQTT-3.3.1-12, -13
         // Overlapping subscriptions of one client give one delivery with the highest QoS and every
         // subscription identifier (MQTT-3.3.4-2, -3): merge into this message's delivery if there is one.
-        auto found = batch_of_subscriber_.find(entry.subscriber);
-        if (found != batch_of_subscriber_.end()) {
+        auto [found, added] = batch_of_subscriber_.try_emplace(entry.subscriber, batches_.size());
+        if (!added) {
           auto& last = batches_[found->second].second.deliveries.back();
           if (last.msg == msg) {
             last.qos = std::max(last.qos, qos);
@@ -311,7 +315,7 @@ void shard_actor::route_one(const message_ptr& msg) {
             return;
           }
         }
-        auto& slot = delivery_slot(entry.subscriber);
+        auto& slot = delivery_slot(entry.subscriber, found->second, added);
         slot.msg = msg;
         slot.qos = qos;
         slot.retain = retain;

@@ -84,6 +84,8 @@ class shard_actor : public caf::event_based_actor {
   void release_committed();
   void acknowledge(const publish_batch& batch, const storage::status& outcome);
   delivery& delivery_slot(uint64_t subscriber);
+  /// The same, where the caller looked up the subscriber's batch: `added` when it was just registered.
+  delivery& delivery_slot(uint64_t subscriber, size_t batch, bool added);
   void encode_once(const message_ptr& msg);
   subscribe_reply subscribe(const subscribe_request& request);
   void unsubscribe(const unsubscribe_request& request);
