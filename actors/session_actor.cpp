@@ -40,7 +40,12 @@ caf::behavior session_actor::make_behavior() {
       [this](const session_event& event) { handle_event(event); },
       [this](const commit_result& result) { on_commit(result); },
       [this](restore_session& state) { return restore(state); },
-      [](drain) { return true; },
+      [this](drain) {
+        // The node stops: a restart resends what is unacknowledged with DUP and its packet id.
+        store_inflight_states();
+        commit_writes();
+        return true;
+      },
   };
 }
 

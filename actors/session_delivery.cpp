@@ -58,6 +58,8 @@ void session_actor::start_publish(delivery&& item, clock::time_point now) {
   // nothing, so there the worst a crash does is resend under a new id: a duplicate QoS 1 allows. Its state
   // waits a little (defer_inflight_state), and a PUBACK that comes first saves writing it at all.
   if (entry.item.qos == 2) {
+    // QoS 1 states still waiting go first: a restart must not resend this before messages sent earlier.
+    store_inflight_states();
     store_state(entry.item, storage::delivery_state::inflight, entry.packet_id);
     hold_output_until_committed();
   } else if (entry.item.stored_sequence != 0) {

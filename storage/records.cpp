@@ -13,6 +13,9 @@ using net::mqtt::properties;
 using net::mqtt::qos;
 
 constexpr uint8_t format_version = 1;
+// A queue entry that holds its message (message id 0) has a format of its own, so that an mqhub from before
+// it refuses the row by its version instead of as damaged; entries that reference a message stay version 1.
+constexpr uint8_t entry_holding_message_version = 2;
 
 // Property identifiers are the spec's (2.2.2.2), grouped by value type so one loop per type codes them.
 template <class T>
@@ -386,7 +389,7 @@ std::string encode(const queue_entry& entry) {
     out.reserve(message_size_hint(*entry.message) + 16);
   }
   byte_writer w(out);
-  w.u8(format_version);
+  w.u8(entry.message_id == 0 ? entry_holding_message_version : format_version);
   w.varint(entry.message_id);
   w.u8(static_cast<uint8_t>(static_cast<uint8_t>(entry.granted_qos) | (entry.retain ? 0x04 : 0) |
                             (static_cast<uint8_t>(entry.state) << 3)));
@@ -397,7 +400,7 @@ std::string encode(const queue_entry& entry) {
   for (uint32_t id : entry.subscription_ids) {
     w.varint(id);
   }
-  if (entry.message_id == 0 && entry.message) {
+  if (entry.message_id == 0 && entry.state != delivery_state::pubrec && entry.message) {
     write_message_body(*entry.message, w);
   }
   return out;
@@ -408,7 +411,11 @@ result<queue_entry> decode_queue_entry(std::string_view data) {
   queue_entry e;
   uint8_t flags = 0;
   uint64_t count = 0;
-  if (read_header(r) && r.varint(e.message_id) && read_flags(r, flags, valid_entry_flags)) {
+  uint8_t version = 0;
+  // Version 1 references a message (id > 0), version 2 holds it (id 0).
+  const auto id_fits_version = [&] { return (version == format_version) == (e.message_id != 0) || r.fail(); };
+  if (r.u8(version) && (version == format_version || version == entry_holding_message_version || r.fail()) &&
+      r.varint(e.message_id) && id_fits_version() && read_flags(r, flags, valid_entry_flags)) {
     e.granted_qos = static_cast<qos>(flags & 0x03);
     e.retain = (flags & 0x04) != 0;
     e.state = static_cast<delivery_state>(flags >> 3);

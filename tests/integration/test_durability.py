@@ -358,6 +358,30 @@ def test_unacknowledged_deliveries_are_resent_with_dup_and_their_packet_ids(star
     expect_silence(sub)
 
 
+def test_a_graceful_stop_right_after_qos1_sends_keeps_their_packet_ids_and_dup(start_broker, clients, raws):
+    # A QoS 1 delivery's move to inflight is stored late (most are acknowledged first, and then never): the
+    # node's stop must store the ones still waiting, while their subscriber is connected, or the restart would
+    # resend them as new messages under new packet ids.
+    broker = start_broker(SYNC)
+    topic = f"inflight/stop/{unique_id()}"
+    client_id = unique_id("inflight-stop")
+    sub, _ = raw_session(raws, broker, client_id, clean=True)
+    sub.subscribe(1, [(topic, 1)])
+    publish_all(clients, broker, topic, [b"m0", b"m1", b"m2"], qos=1)
+    first = [sub.expect_publish() for _ in range(3)]
+    restart(broker, "graceful")  # at once, the subscriber still connected
+
+    sub, present = raw_session(raws, broker, client_id, clean=False)
+    assert present, "expected Session Present 1 after the restart"
+    again = [sub.expect_publish() for _ in range(3)]
+    assert [p.payload for p in again] == [b"m0", b"m1", b"m2"], f"expected the 3 messages again in order: {again}"
+    assert [p.dup for p in again] == [True] * 3, f"expected DUP=1 on the re-sent PUBLISHes, got {again}"
+    assert [p.packet_id for p in again] == [p.packet_id for p in first], \
+        f"expected the original packet ids {[p.packet_id for p in first]}, got {[p.packet_id for p in again]}"
+    complete(sub, again)
+    expect_silence(sub)
+
+
 @pytest.mark.parametrize("qos", [1, 2])
 def test_completed_deliveries_are_not_resent_after_a_restart(start_broker, clients, raws, qos):
     broker = start_broker(SYNC)

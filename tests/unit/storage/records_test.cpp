@@ -131,6 +131,27 @@ TEST(records, an_entry_with_message_id_0_and_no_message_is_damaged) {
   EXPECT_FALSE(decode_queue_entry(referencing + encode(full_message()).substr(1)));
 }
 
+TEST(records, an_entry_holding_its_message_has_a_version_of_its_own_and_each_version_its_kind_of_id) {
+  const queue_entry held{0,
+                         qos::at_least_once,
+                         false,
+                         {},
+                         delivery_state::queued,
+                         0,
+                         std::make_shared<const stored_message>(full_message())};
+  auto bytes = encode(held);
+  EXPECT_EQ(bytes[0], 2);  // an mqhub from before refuses it by its version, not as damaged
+  bytes[0] = 1;
+  EXPECT_FALSE(decode_queue_entry(bytes));  // version 1 never held a message
+  auto referencing =
+      encode(queue_entry{5, qos::at_least_once, false, {}, delivery_state::queued, 0, nullptr});
+  EXPECT_EQ(referencing[0], 1);
+  referencing[0] = 2;
+  EXPECT_FALSE(decode_queue_entry(referencing));
+  referencing[0] = 3;
+  EXPECT_FALSE(decode_queue_entry(referencing));
+}
+
 TEST(records, every_property_round_trips) {
   properties p = full_properties();
   p.session_expiry_interval = 1;
