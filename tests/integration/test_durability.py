@@ -108,6 +108,20 @@ def raw_session(raws, broker, client_id, clean):
     return raw, present
 
 
+def expect_resent_with_dup_and_their_packet_ids(raws, broker, client_id, first):
+    """Resumes the session of `client_id` and expects the PUBLISHes `first` again, in order, with DUP=1 and their
+    packet ids (MQTT-4.4.0-1, MQTT-3.3.1-1); completes them and expects nothing more."""
+    sub, present = raw_session(raws, broker, client_id, clean=False)
+    assert present, "expected Session Present 1 after the restart"
+    again = [sub.expect_publish() for _ in first]
+    assert [p.payload for p in again] == [p.payload for p in first], f"expected the messages again in order: {again}"
+    assert [p.dup for p in again] == [True] * len(first), f"expected DUP=1 on the re-sent PUBLISHes, got {again}"
+    assert [p.packet_id for p in again] == [p.packet_id for p in first], \
+        f"expected the original packet ids {[p.packet_id for p in first]}, got {[p.packet_id for p in again]}"
+    complete(sub, again)
+    expect_silence(sub)
+
+
 def complete(raw, publishes):
     """Acknowledges received PUBLISHes: PUBACK, or PUBREC then (after the PUBRELs) PUBCOMP."""
     released = []
@@ -340,22 +354,14 @@ def test_unacknowledged_deliveries_are_resent_with_dup_and_their_packet_ids(star
     sub.subscribe(1, [(topic, qos)])
     publish_all(clients, broker, topic, [b"m0", b"m1", b"m2"], qos=qos)
     first = [sub.expect_publish() for _ in range(3)]
-    assert [p.dup for p in first] == [False] * 3, f"expected first deliveries with DUP=0, got {first}"
+    assert [(p.payload, p.dup) for p in first] == [(b"m0", False), (b"m1", False), (b"m2", False)], \
+        f"expected the 3 messages in order with DUP=0, got {first}"
     # Only a delivery the node has recorded as sent can be re-sent as one; recording it is not tied to an ack,
     # so give the writer a moment before a kill.
     time.sleep(0.3)
     sub.abort()
     restart(broker, how)
-
-    sub, present = raw_session(raws, broker, client_id, clean=False)
-    assert present, "expected Session Present 1 after the restart"
-    again = [sub.expect_publish() for _ in range(3)]
-    assert [p.payload for p in again] == [b"m0", b"m1", b"m2"], f"expected the 3 messages again in order: {again}"
-    assert [p.dup for p in again] == [True] * 3, f"expected DUP=1 on the re-sent PUBLISHes, got {[p.dup for p in again]}"
-    assert [p.packet_id for p in again] == [p.packet_id for p in first], \
-        f"expected the original packet ids {[p.packet_id for p in first]}, got {[p.packet_id for p in again]}"
-    complete(sub, again)
-    expect_silence(sub)
+    expect_resent_with_dup_and_their_packet_ids(raws, broker, client_id, first)
 
 
 def test_a_graceful_stop_right_after_qos1_sends_keeps_their_packet_ids_and_dup(start_broker, clients, raws):
@@ -369,17 +375,9 @@ def test_a_graceful_stop_right_after_qos1_sends_keeps_their_packet_ids_and_dup(s
     sub.subscribe(1, [(topic, 1)])
     publish_all(clients, broker, topic, [b"m0", b"m1", b"m2"], qos=1)
     first = [sub.expect_publish() for _ in range(3)]
+    assert [p.payload for p in first] == [b"m0", b"m1", b"m2"], f"expected the 3 messages in order: {first}"
     restart(broker, "graceful")  # at once, the subscriber still connected
-
-    sub, present = raw_session(raws, broker, client_id, clean=False)
-    assert present, "expected Session Present 1 after the restart"
-    again = [sub.expect_publish() for _ in range(3)]
-    assert [p.payload for p in again] == [b"m0", b"m1", b"m2"], f"expected the 3 messages again in order: {again}"
-    assert [p.dup for p in again] == [True] * 3, f"expected DUP=1 on the re-sent PUBLISHes, got {again}"
-    assert [p.packet_id for p in again] == [p.packet_id for p in first], \
-        f"expected the original packet ids {[p.packet_id for p in first]}, got {[p.packet_id for p in again]}"
-    complete(sub, again)
-    expect_silence(sub)
+    expect_resent_with_dup_and_their_packet_ids(raws, broker, client_id, first)
 
 
 @pytest.mark.parametrize("qos", [1, 2])
