@@ -37,7 +37,8 @@ TEST(shared_client_id, a_moved_from_id_is_empty_and_assignment_replaces_the_old_
   EXPECT_EQ(b.view(), "first-client-id-long");
   b = shared_client_id("second-client-id-long");
   EXPECT_EQ(b.view(), "second-client-id-long");
-  b = b;  // NOLINT(misc-redundant-expression): self-assignment keeps the id
+  const shared_client_id& same = b;
+  b = same;  // self-assignment through a reference keeps the id
   EXPECT_EQ(b.view(), "second-client-id-long");
 }
 
@@ -45,6 +46,7 @@ TEST(shared_client_id, copies_released_on_other_threads_free_it_once) {
   // Messages carry the id to shard threads that drop them there; under ASAN a double free or a leak fails.
   const shared_client_id id("publisher-on-an-io-thread");
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([copy = id]() mutable {
       for (int i = 0; i < 10000; ++i) {
