@@ -168,9 +168,9 @@ class session_actor : public caf::event_based_actor {
   struct commit_state {
     storage::write_batch writes;
     std::vector<std::function<void(bool)>> after_commit;
-    bool output_needs_commit = false;  // the writes so far must commit before the output goes out
-    bool inflight_tick_armed = false;  // see defer_inflight_state
-    uint64_t output_held_until = 0;    // token of the commit the output waits for; 0: none
+    bool output_needs_commit = false;      // the writes so far must commit before the output goes out
+    bool inflight_states_waiting = false;  // QoS 1 states wait for the tick (see defer_inflight_state)
+    uint64_t output_held_until = 0;        // token of the commit the output waits for; 0: none
     std::unordered_map<uint64_t, std::vector<std::function<void(bool)>>> waiting;
     uint64_t last_token = 0;
     std::vector<std::function<void()>> after_output;  // once the held output is handed over (see flush)

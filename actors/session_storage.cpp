@@ -203,14 +203,15 @@ void session_actor::store_state(const delivery& item, storage::delivery_state st
 
 void session_actor::defer_inflight_state() {
   writes();  // makes the commit state
-  if (std::exchange(commits_->inflight_tick_armed, true))
+  if (std::exchange(commits_->inflight_states_waiting, true))
     return;
   delayed_send(caf::actor_cast<caf::actor>(this), inflight_state_delay, session_event{inflight_state_tick{}});
 }
 
 void session_actor::store_inflight_states() {
-  if (commits_)
-    commits_->inflight_tick_armed = false;
+  // Only a scan when a state waits: a QoS 2 send calls this each time, and the window may be thousands.
+  if (!commits_ || !std::exchange(commits_->inflight_states_waiting, false))
+    return;
   outbound_.for_each_inflight([this](inflight_entry& entry) {
     if (entry.item.qos != 1 || entry.state_stored)
       return;

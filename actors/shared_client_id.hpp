@@ -20,9 +20,8 @@ class shared_client_id {
   ~shared_client_id();
 
   std::string_view view() const;
-  operator std::string_view() const {
-    return view();
-  }  // NOLINT(google-explicit-constructor): an id reads as one
+  // NOLINTNEXTLINE(google-explicit-constructor): an id reads as one, e.g. as a lookup key
+  operator std::string_view() const { return view(); }
 
  private:
   struct block {
