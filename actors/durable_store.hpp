@@ -29,6 +29,8 @@ class durable_store {
   void commit(storage::write_batch batch);
 
   storage::durability mode() const { return writer_.mode(); }
+  /// Whether batches that add data are being refused for the store's size limit.
+  bool full() const { return writer_.over_size_limit(); }
 
  private:
   storage::group_commit_writer& writer_;

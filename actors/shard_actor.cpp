@@ -58,11 +58,13 @@ void shard_actor::route(publish_batch& batch) {
   auto retained_before = static_cast<int64_t>(retained_.size());
   clocks now{clock::now(), store_ ? storage::wall_clock_now() : 0};
   deliveries_expected_ = std::min<size_t>(batch.messages.size(), max_reserved_deliveries);
+  bool exactly_once = false;
   for (const auto& msg : batch.messages) {
     route_one(msg);
     if (store_)
       persist(msg, now);
     encode_once(msg);
+    exactly_once = exactly_once || msg->qos_level == mqtt::qos::exactly_once;
   }
   if (auto delta = static_cast<int64_t>(retained_.size()) - retained_before; delta != 0)
     stats_->retained_messages.fetch_add(delta, std::memory_order_relaxed);
@@ -79,21 +81,34 @@ void shard_actor::route(publish_batch& batch) {
     acknowledge(batch, {});
     return;
   }
-  // Held until stored: a subscriber must not see, nor a publisher hear acknowledged, what a crash could undo.
+  // A publisher must not hear acknowledged what a crash could undo, so its acks wait for the commit. Its
+  // subscribers need not wait when the batch is at most QoS 1: one that sees a message a crash then undoes
+  // gets it again when the publisher resends it, a duplicate QoS 1 allows. Not waiting also lets a
+  // subscriber's PUBACK reach the writer in the same group as the entry it removes, and neither is written.
+  // QoS 2 waits (a resent message would be a second delivery), so does a batch a full store is about to
+  // refuse (its publisher hears the message was not accepted), and so does everything behind a batch that
+  // waits: deliveries leave a shard in the order their batches were routed.
+  const bool deliver_now = !exactly_once && held_routes_ == 0 && !store_->full();
   auto& waiting = pending_.emplace_back();
-  for (auto& [id, deliveries] : batches_)
-    if (auto it = subscribers_.find(id); it != subscribers_.end())
-      waiting.batches.push_back({id, it->second.session, std::move(deliveries)});
-  batches_.clear();
+  if (!deliver_now) {
+    for (auto& [id, deliveries] : batches_)
+      if (auto it = subscribers_.find(id); it != subscribers_.end())
+        waiting.batches.push_back({id, it->second.session, std::move(deliveries)});
+    batches_.clear();
+    held_routes_ += waiting.batches.empty() ? 0 : 1;
+  }
   batch.messages.clear();
   waiting.acks = std::move(batch);
   if (writes_.empty()) {
+    send_deliveries(batches_);
     waiting.committed = true;
     release_committed();
     return;
   }
   waiting.token = ++last_token_;
+  // Before the deliveries go out: the writer must have the entries before any acknowledgement removes them.
   store_->commit(std::exchange(writes_, {}), caf::actor_cast<caf::actor>(this), waiting.token);
+  send_deliveries(batches_);
 }
 
 void shard_actor::send_deliveries(std::vector<std::pair<uint64_t, delivery_batch>>& batches) {
@@ -220,6 +235,7 @@ void shard_actor::release_committed() {
     acknowledge(front.acks, front.outcome);
     if (front.barrier)
       front.barrier->deliver(true);
+    held_routes_ -= front.batches.empty() ? 0 : 1;
     pending_.pop_front();
   }
 }

@@ -122,6 +122,7 @@ class shard_actor : public caf::event_based_actor {
   };
   std::vector<stored_delivery> stored_deliveries_;  // of the message being persisted
   std::deque<pending_route> pending_;
+  size_t held_routes_ = 0;  // entries of pending_ whose deliveries wait for their commit
   uint64_t last_token_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "storage/byte_codec.hpp"
+#include "storage/transient_entries.hpp"
 
 namespace mqhub::storage {
 
@@ -189,12 +190,17 @@ status database::write_group(std::span<const write_batch* const> batches, bool s
   std::lock_guard lock(write_mutex_);
   rocksdb::WriteBatch merged;
   std::unordered_map<uint64_t, int64_t> deltas;
+  const transient_entries transient(batches);
   for (const write_batch* batch : batches) {
     for (const auto& op : batch->operations()) {
+      if (transient.skips(op)) {
+        continue;
+      }
       auto* cf = handle(op.cf);
       rocksdb::Status s;
       switch (op.kind) {
         case write_batch::op_kind::put:
+        case write_batch::op_kind::insert:
           s = merged.Put(cf, slice(op.key), slice(op.value));
           break;
         case write_batch::op_kind::del:

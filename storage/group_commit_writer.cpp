@@ -7,7 +7,7 @@
 namespace mqhub::storage {
 
 group_commit_writer::group_commit_writer(database& db, group_commit_options options)
-    : db_(db), options_(options) {
+    : db_(db), options_(options), over_size_limit_(db.over_size_limit()) {
   if (options_.mode == durability::memory) {
     throw std::invalid_argument("group_commit_writer: durability memory stores nothing");
   }
@@ -109,6 +109,7 @@ std::vector<status> group_commit_writer::commit(const std::vector<pending>& grou
   status written;
   if (!admitted.empty()) {
     written = db_.write_group(admitted, options_.mode == durability::sync);
+    over_size_limit_.store(db_.over_size_limit(), std::memory_order_relaxed);
   }
   uint64_t committed_bytes = 0;
   uint64_t failed = 0;

@@ -72,6 +72,9 @@ class group_commit_writer {
 
   group_commit_stats stats() const;
   durability mode() const { return options_.mode; }
+  /// Whether the store was over its size limit after the last group: the next batch that adds data will
+  /// most likely be refused.
+  bool over_size_limit() const { return over_size_limit_.load(std::memory_order_relaxed); }
 
  private:
   struct pending {
@@ -94,6 +97,7 @@ class group_commit_writer {
   size_t queued_bytes_ = 0;  // of queue_ and of the group being written
   bool stopping_ = false;
   group_commit_stats stats_;
+  std::atomic<bool> over_size_limit_;
   std::thread thread_;
 };
 

@@ -62,7 +62,7 @@ void write_batch::put_message(uint64_t message_id, const stored_message& message
 void write_batch::enqueue(std::string_view client_id, uint64_t sequence, const queue_entry& entry) {
   adds_data_ = true;
   check_message(entry);
-  add(column::queues, op_kind::put, queue_key(client_id, sequence), encode(entry));
+  add(column::queues, op_kind::insert, queue_key(client_id, sequence), encode(entry));
   if (entry.message_id != 0) {
     refs_.push_back({entry.message_id, +1});
   }

@@ -26,7 +26,9 @@ std::string_view column_name(column cf);
 /// atomic write. A message row that no entry references when its batch commits is therefore never stored.
 class write_batch {
  public:
-  enum class op_kind : uint8_t { put, del, del_range };
+  /// insert is a put of a key no earlier write can have made (a new queue entry), which lets a group that
+  /// also deletes it write neither (transient_entries).
+  enum class op_kind : uint8_t { put, insert, del, del_range };
 
   /// One change; for del_range, `value` is the exclusive end key.
   struct operation {

@@ -38,6 +38,24 @@ def test_full_store_refuses_a_v5_qos1_publish_with_quota_exceeded(start_broker):
     assert reason == QUOTA_EXCEEDED, f"expected PUBACK reason 0x97 from a full store, got {reason:#x}"
 
 
+def test_a_connected_subscriber_does_not_get_a_message_the_full_store_refused(start_broker):
+    # A QoS 1 message normally reaches connected subscribers before it is committed (only its PUBACK waits);
+    # one the store is about to refuse must not, since its publisher hears that it was not accepted.
+    broker = start_broker(FULL)
+    topic = f"full/{unique_id()}"
+    sub = raw_mqtt.RawClient(broker.host, broker.port)
+    sub.connect(client_id=unique_id("online"), clean_start=True, properties=[SESSION_EXPIRY])
+    sub.send(raw_mqtt.subscribe(1, [(topic, 1)]))
+    sub.expect(raw_mqtt.SUBACK)
+    pub = raw_mqtt.RawClient(broker.host, broker.port)
+    pub.connect(client_id=unique_id("pub"))
+    pub.send(raw_mqtt.publish(topic, b"refused", qos=1, packet_id=9))
+    _, body = pub.expect(raw_mqtt.PUBACK)
+    assert raw_mqtt.parse_ack(body)[1] == QUOTA_EXCEEDED, "expected PUBACK 0x97 from a full store"
+    got = sub.read_packet(0.5)
+    assert got is None, f"expected the refused message not delivered, got {raw_mqtt.PACKET_NAMES.get(got[0])} {got[2]!r}"
+
+
 def test_full_store_disconnects_a_v311_publisher_instead_of_acknowledging(start_broker):
     broker = start_broker(FULL)
     topic = f"full/{unique_id()}"

@@ -1,6 +1,7 @@
 #include "storage/database.hpp"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <fstream>
 #include <memory>
@@ -225,6 +226,37 @@ TEST(database, counts_follow_commit_order_within_one_group) {
   ASSERT_TRUE(db->write_group(group, true));
   EXPECT_TRUE(has_message(*db, 1));
   EXPECT_EQ(db->references(1), 1u);
+}
+
+TEST(database, entries_created_and_removed_within_one_group_are_never_written) {
+  temp_dir dir;
+  auto db = open_db(dir.db());
+  auto held = entry(0);
+  held.message = std::make_shared<const stored_message>(message("earlier"));
+  write_batch earlier;
+  earlier.enqueue("a", 0, held);
+  ASSERT_TRUE(db->write(earlier, true));
+  write_batch publish;
+  publish.put_message(5, message("shared"));
+  publish.enqueue("a", 1, entry(5));
+  publish.enqueue("b", 1, entry(5));
+  write_batch acks;  // every delivery acknowledged before the group was written
+  acks.update_entry("a", 0, held);
+  acks.dequeue("a", 0, 0);
+  acks.dequeue("a", 1, 5);
+  acks.dequeue("b", 1, 5);
+  const std::vector<const write_batch*> group{&publish, &acks};
+  ASSERT_TRUE(db->write_group(group, true));
+  for (const auto& [client, sequence] : {std::pair{"a", 0}, std::pair{"a", 1}, std::pair{"b", 1}}) {
+    EXPECT_FALSE(db->get_queue_entry(client, sequence)->has_value()) << client << "/" << sequence;
+  }
+  EXPECT_FALSE(has_message(*db, 5));
+  EXPECT_EQ(db->references(5), 0u);
+  // The earlier entry's insert, then its update and delete: nothing of the two new entries.
+  uint64_t rows = 0;
+  ASSERT_TRUE(
+      db->raw().GetIntProperty(db->handle(column::queues), "rocksdb.num-entries-active-mem-table", &rows));
+  EXPECT_EQ(rows, 3u);
 }
 
 TEST(database, delete_session_removes_its_rows_and_references) {

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <span>
+#include <string_view>
+#include <unordered_map>
+
+#include "storage/write_batch.hpp"
+
+namespace mqhub::storage {
+
+/// The queue entries that one group of batches both creates and removes: a delivery acknowledged before the
+/// entry that records it was written. Such a key did not exist before the group and does not after it, so
+/// the group can leave out every operation on it; durable QoS 1 then writes nothing for a message its
+/// subscriber acknowledged within one commit.
+class transient_entries {
+ public:
+  /// The batches must outlive this object: it keeps views of their keys.
+  explicit transient_entries(std::span<const write_batch* const> batches);
+
+  /// Whether `op` is one of the operations on a transient entry.
+  bool skips(const write_batch::operation& op) const;
+
+ private:
+  /// Keys whose first operation in the group is an insert; true once their last one is a delete.
+  std::unordered_map<std::string_view, bool> removed_;
+};
+
+}  // namespace mqhub::storage
