@@ -106,6 +106,8 @@ void shard_actor::route(publish_batch& batch) {
     return;
   }
   waiting.token = ++last_token_;
+  if (deliver_now)
+    writes_.set_delivered();
   // Before the deliveries go out: the writer must have the entries before any acknowledgement removes them.
   store_->commit(std::exchange(writes_, {}), caf::actor_cast<caf::actor>(this), waiting.token);
   send_deliveries(batches_);
@@ -229,7 +231,7 @@ void shard_actor::release_committed() {
       for (const auto& addressed : front.batches)
         dropped += addressed.deliveries.deliveries.size();
       stats_->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
-      spdlog::warn("storage: {} deliveries dropped, their messages were not stored: {}", dropped,
+      spdlog::warn("storage: a routed batch was not stored ({} held deliveries dropped): {}", dropped,
                    front.outcome.failure().message);
     }
     acknowledge(front.acks, front.outcome);

@@ -99,9 +99,11 @@ std::vector<status> group_commit_writer::commit(const std::vector<pending>& grou
   admitted.reserve(group.size());
   // Once per group: the size is a RocksDB property lookup per column family.
   const bool full = db_.over_size_limit();
+  over_size_limit_.store(full, std::memory_order_relaxed);
   for (size_t i = 0; i < group.size(); ++i) {
-    if (!full || !group[i].batch.adds_data()) {
-      admitted.push_back(&group[i].batch);
+    const auto& batch = group[i].batch;
+    if (!full || !batch.adds_data() || batch.delivered()) {
+      admitted.push_back(&batch);
     } else {
       outcomes[i] = error{errc::store_full, "store size limit reached"};
     }
@@ -109,7 +111,6 @@ std::vector<status> group_commit_writer::commit(const std::vector<pending>& grou
   status written;
   if (!admitted.empty()) {
     written = db_.write_group(admitted, options_.mode == durability::sync);
-    over_size_limit_.store(db_.over_size_limit(), std::memory_order_relaxed);
   }
   uint64_t committed_bytes = 0;
   uint64_t failed = 0;

@@ -61,7 +61,8 @@ class group_commit_writer {
   group_commit_writer& operator=(group_commit_writer&&) = delete;
 
   /// Queues `batch`, blocking while the queue is over its byte limit. After stop(), calls `done` inline with
-  /// errc::shutting_down. Batches that add data while the store is over its size limit get errc::store_full.
+  /// errc::shutting_down. Batches that add data while the store is over its size limit get errc::store_full,
+  /// unless their deliveries already went out (write_batch::delivered).
   void submit(write_batch batch, commit_callback done);
   /// Queues `batch` unless that would block: returns false and leaves `batch` and `done` as they were when
   /// the queue is over its limit or the writer has stopped.
@@ -72,8 +73,8 @@ class group_commit_writer {
 
   group_commit_stats stats() const;
   durability mode() const { return options_.mode; }
-  /// Whether the store was over its size limit after the last group: the next batch that adds data will
-  /// most likely be refused.
+  /// Whether the store was over its size limit when the last group was written: batches that add data are
+  /// being refused (unless write_batch::delivered).
   bool over_size_limit() const { return over_size_limit_.load(std::memory_order_relaxed); }
 
  private:

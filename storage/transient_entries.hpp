@@ -21,8 +21,15 @@ class transient_entries {
   bool skips(const write_batch::operation& op) const;
 
  private:
-  /// Keys whose first operation in the group is an insert; true once their last one is a delete.
-  std::unordered_map<std::string_view, bool> removed_;
+  /// A queue key ends in its sequence, unique per delivery: hashing those 8 bytes is enough, and it runs for
+  /// every queue operation on the writer's thread.
+  struct sequence_hash {
+    size_t operator()(std::string_view key) const;
+  };
+
+  /// Keys inserted in the group; true while their last operation is a delete.
+  std::unordered_map<std::string_view, bool, sequence_hash> removed_;
+  bool any_removed_ = false;  // the common group without acknowledgements looks nothing up
 };
 
 }  // namespace mqhub::storage

@@ -82,6 +82,11 @@ class write_batch {
   /// Whether the batch makes the store grow (new sessions, messages, entries, retained messages, raw puts).
   /// When the store is over its size limit only batches that do not are accepted, so clients can still ack.
   bool adds_data() const { return adds_data_; }
+  /// Marks a batch whose deliveries went out before its commit (durable QoS 1): the writer commits it even
+  /// over the size limit, so that no publisher hears refused a message its subscribers got. Shards stop
+  /// delivering early once the store is full, so the overshoot is bounded by what the writer had queued.
+  void set_delivered() { delivered_ = true; }
+  bool delivered() const { return delivered_; }
 
   const std::vector<operation>& operations() const { return ops_; }
   const std::vector<reference_change>& reference_changes() const { return refs_; }
@@ -95,6 +100,7 @@ class write_batch {
   std::vector<reference_change> refs_;
   size_t bytes_ = 0;
   bool adds_data_ = false;
+  bool delivered_ = false;
 };
 
 }  // namespace mqhub::storage

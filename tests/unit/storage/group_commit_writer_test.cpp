@@ -180,6 +180,20 @@ TEST(group_commit_writer, store_full_refuses_growing_batches_only) {
   EXPECT_TRUE(shrink_result.get_future().get());
 }
 
+TEST(group_commit_writer, store_full_still_commits_a_batch_whose_deliveries_went_out) {
+  temp_dir dir;
+  auto db = database::open({dir.db(), 1});
+  ASSERT_TRUE(db);
+  group_commit_writer writer(**db, {durability::sync});
+  EXPECT_TRUE(writer.over_size_limit());  // shards hold their deliveries until the commit
+  auto delivered = small_batch(0, 0);
+  delivered.set_delivered();
+  std::promise<status> result;
+  writer.submit(std::move(delivered), [&](const status& s) { result.set_value(s); });
+  EXPECT_TRUE(result.get_future().get());
+  EXPECT_TRUE(has_row(**db, "t0/0"));
+}
+
 TEST(durability, parses_the_config_values_and_nothing_else) {
   for (auto mode : {durability::sync, durability::wal, durability::memory}) {
     EXPECT_EQ(parse_durability(to_string(mode)), mode);

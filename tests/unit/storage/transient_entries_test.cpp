@@ -58,6 +58,15 @@ TEST(transient_entries, an_entry_written_again_after_its_delete_is_kept) {
   EXPECT_EQ(skipped(transient_entries(group), batch), (std::vector<bool>{false, false, false}));
 }
 
+TEST(transient_entries, an_entry_inserted_again_after_its_delete_is_kept) {
+  write_batch batch;
+  batch.enqueue("a", 1, entry());
+  batch.dequeue("a", 1, 0);
+  batch.enqueue("a", 1, entry());
+  const std::vector<const write_batch*> group{&batch};
+  EXPECT_EQ(skipped(transient_entries(group), batch), (std::vector<bool>{false, false, false}));
+}
+
 TEST(transient_entries, only_queue_entries_are_considered) {
   write_batch batch;
   batch.enqueue("a", 1, entry());
