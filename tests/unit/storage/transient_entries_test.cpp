@@ -49,22 +49,20 @@ TEST(transient_entries, an_entry_that_existed_before_the_group_is_still_deleted)
   EXPECT_EQ(skipped(transient_entries(group), batch), (std::vector<bool>{false, false}));
 }
 
-TEST(transient_entries, an_entry_written_again_after_its_delete_is_kept) {
-  write_batch batch;
-  batch.enqueue("a", 1, entry());
-  batch.dequeue("a", 1, 0);
-  batch.update_entry("a", 1, entry());
-  const std::vector<const write_batch*> group{&batch};
-  EXPECT_EQ(skipped(transient_entries(group), batch), (std::vector<bool>{false, false, false}));
-}
-
-TEST(transient_entries, an_entry_inserted_again_after_its_delete_is_kept) {
-  write_batch batch;
-  batch.enqueue("a", 1, entry());
-  batch.dequeue("a", 1, 0);
-  batch.enqueue("a", 1, entry());
-  const std::vector<const write_batch*> group{&batch};
-  EXPECT_EQ(skipped(transient_entries(group), batch), (std::vector<bool>{false, false, false}));
+TEST(transient_entries, an_entry_written_or_inserted_again_after_its_delete_is_kept) {
+  for (bool insert_again : {false, true}) {
+    write_batch batch;
+    batch.enqueue("a", 1, entry());
+    batch.dequeue("a", 1, 0);
+    if (insert_again) {
+      batch.enqueue("a", 1, entry());
+    } else {
+      batch.update_entry("a", 1, entry());
+    }
+    const std::vector<const write_batch*> group{&batch};
+    EXPECT_EQ(skipped(transient_entries(group), batch), (std::vector<bool>{false, false, false}))
+        << insert_again;
+  }
 }
 
 TEST(transient_entries, only_queue_entries_are_considered) {
