@@ -281,10 +281,12 @@ bool connection::dispatch(uint8_t first_byte, std::span<const uint8_t> body) {
   std::optional<mqtt::protocol_error> refused;
   switch (static_cast<mqtt::packet_type>(first_byte >> 4)) {
     case mqtt::packet_type::publish:
-      refused = mqtt::decode_publish(first_byte, body, version_, publish_);
-      if (!refused)
-        handler_.on_publish(publish_);
-      break;
+      if (auto view = view_publish(first_byte, body, version_)) {
+        handler_.on_publish(*view);
+        break;
+      }
+      fail("malformed PUBLISH from the broker");
+      return false;
     case mqtt::packet_type::puback:
     case mqtt::packet_type::pubrec:
     case mqtt::packet_type::pubrel:

@@ -59,7 +59,7 @@ void subscriber::on_packet(mqtt::packet& p) {
   }
 }
 
-void subscriber::on_publish(const mqtt::publish_packet& p) {
+void subscriber::on_publish(const publish_view& p) {
   if (p.qos_level == mqtt::qos::at_least_once)
     conn_.queue_ack(mqtt::packet_type::puback, p.packet_id);
   else if (p.qos_level == mqtt::qos::exactly_once)

@@ -37,7 +37,7 @@ class subscriber final : public connection_handler {
   const std::vector<sequence_tracker>& trackers() const { return trackers_; }
 
   void on_connected(const net::mqtt::connack_packet& connack) override;
-  void on_publish(const net::mqtt::publish_packet& p) override;
+  void on_publish(const publish_view& p) override;
   void on_ack(const net::mqtt::ack_packet& p) override;
   void on_packet(net::mqtt::packet& p) override;
   void on_read_batch() override;
