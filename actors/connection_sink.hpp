@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "net/mqtt/packet.hpp"
 
 namespace mqhub::actors {
+
+struct delivery;
 
 /// Encoded bytes on their way to a socket. Shared, so one buffer (e.g. a large payload) can be queued on many
 /// connections without a copy.
@@ -28,6 +31,16 @@ class connection_sink {
   /// follow its CONNACK: the shards learn of a resumed session's connection before its CONNACK is queued, so
   /// that no message published after the client heard it misses the connection.
   virtual void write_deliveries(std::vector<out_buffer> buffers) = 0;
+
+  /// The session ends with this connection, so the connection may send and complete its QoS 1 deliveries
+  /// itself (see subscriber_link::direct_qos1), with `window` of the client's Receive Maximum. Before the
+  /// CONNACK; the session keeps the rest of the window and packet ids below 32768.
+  virtual void open_direct_qos1(uint16_t window) = 0;
+
+  /// Sends QoS 1 deliveries a shard routed to this subscriber, or queues them behind the window; they are
+  /// moved from. Before the session has attached they follow its CONNACK, as write_deliveries.
+  virtual void write_direct_qos1(std::vector<delivery>& deliveries, net::mqtt::protocol_version version,
+                                 uint32_t maximum_packet_size) = 0;
 
   /// The session took the connection over: `first_packets` (its CONNACK, and what follows it) are queued and
   /// the connection starts feeding it packets; one wake-up of the connection's thread for both. A null

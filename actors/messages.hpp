@@ -75,6 +75,10 @@ struct subscriber_link {
   connection_sink_ptr sink;  // null while the session is offline: QoS 0 is then not kept for it
   net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
   uint32_t maximum_packet_size = 0;  // the client's limit (MQTT-3.1.2-24); 0: none
+  /// QoS 1 goes to the connection too, which completes it itself: the session ends with the connection, so
+  /// nothing of a delivery needs to outlive it, and the session's actor is two thread hops per message
+  /// (issue 5, p99 at 26,000 msg/s).
+  bool direct_qos1 = false;
 };
 
 /// One subscription as the session registers it with a shard.

@@ -27,7 +27,8 @@ const inflight_entry& outbound_flow::start(delivery item) {
   if (ids_restored_ && inflight_count() == 0)
     ids_restored_ = false;
   do {
-    last_packet_id_ = static_cast<uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
+    uint16_t last = low_ids_ ? 32767 : 65535;
+    last_packet_id_ = static_cast<uint16_t>(last_packet_id_ >= last ? 1 : last_packet_id_ + 1);
   } while (ids_restored_ && find(last_packet_id_));
   return made(inflight_).emplace_back(inflight_entry{std::move(item), last_packet_id_, false});
 }

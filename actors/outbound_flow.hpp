@@ -27,6 +27,9 @@ class outbound_flow {
       : queue_limit_(static_cast<uint32_t>(std::min<size_t>(queue_limit, UINT32_MAX))) {}
 
   void set_window(size_t window) { window_ = static_cast<uint32_t>(std::min<size_t>(window, 65535)); }
+  /// Fresh packet ids stay below 32768: the connection sends with the others (see
+  /// subscriber_link::direct_qos1).
+  void use_low_packet_ids(bool low) { low_ids_ = low; }
   bool window_open() const { return inflight_count() < window_; }
 
   /// Records `item` as sent with a fresh packet id and returns the entry.
@@ -91,6 +94,7 @@ class outbound_flow {
   uint32_t queued_qos0_ = 0;
   uint16_t last_packet_id_ = 0;
   bool ids_restored_ = false;  // inflight holds restored entries: fresh ids must skip theirs
+  bool low_ids_ = false;
 };
 
 }  // namespace mqhub::actors

@@ -145,7 +145,7 @@ void session_actor::take_connection(connect_request& request) {
   else
     drop_stored_session();  // a session that no longer persists leaves nothing behind
   client_maximum_packet_size_ = request.maximum_packet_size;
-  outbound_.set_window(std::min<size_t>(context_->limits.max_inflight, request.receive_maximum));
+  share_window(std::min<size_t>(context_->limits.max_inflight, request.receive_maximum), had_session);
 
   // Before the CONNACK: once the client has it, a message may be published to it at once, and its shards
   // must know the new connection by then. What they write to it before it is attached follows the CONNACK.
@@ -306,6 +306,22 @@ void session_actor::announce_presence() {
       }
     });
   }
+}
+
+void session_actor::share_window(size_t window, bool had_session) {
+  // A session that ends with its connection has nothing to resend, so the connection can complete QoS 1
+  // itself; this actor keeps a quarter of the window for what it still sends (QoS 2, retained messages on
+  // subscribe) and the packet ids below the connection's. A resumed session keeps it all: its queued
+  // messages go first.
+  direct_qos1_ = session_expiry_ == 0 && !had_session && window >= 4 && sink_ != nullptr;
+  outbound_.use_low_packet_ids(direct_qos1_);
+  if (!direct_qos1_) {
+    outbound_.set_window(window);
+    return;
+  }
+  auto own = window / 4;
+  outbound_.set_window(own);
+  sink_->open_direct_qos1(static_cast<uint16_t>(std::min<size_t>(window - own, 32768)));
 }
 
 void session_actor::disconnect(mqtt::reason_code code, std::string reason) {

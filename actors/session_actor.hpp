@@ -59,7 +59,9 @@ class session_actor : public caf::event_based_actor {
   void send_unsubscribes(std::vector<unsubscribe_request>& requests);
   /// Tells every shard of the session's subscriptions its current link (connected or not, persistent or not).
   void announce_presence();
-  subscriber_link link() const { return {sink_, version_, client_maximum_packet_size_}; }
+  subscriber_link link() const { return {sink_, version_, client_maximum_packet_size_, direct_qos1_}; }
+  /// Splits the inflight window between this actor and the connection (see subscriber_link::direct_qos1).
+  void share_window(size_t window, bool had_session);
   void disconnect(net::mqtt::reason_code code, std::string reason);
   /// Closes the connection with a DISCONNECT of `code`; `will` is published by it (see
   /// connection_sink::close).
@@ -188,7 +190,8 @@ class session_actor : public caf::event_based_actor {
   bool shards_store_entries_ = false;  // what the shards were told: they store entries for this session
   bool restored_ = false;              // recovered from storage: the first connection finds it present
   bool attach_pending_ = false;        // the CONNACK is not handed to the connection yet (see flush)
-  bool ended_ = false;  // the state was discarded (expiry); the actor waits for the directory's word
+  bool ended_ = false;        // the state was discarded (expiry); the actor waits for the directory's word
+  bool direct_qos1_ = false;  // the connection sends and completes QoS 1 deliveries (see share_window)
 };
 
 }  // namespace mqhub::actors

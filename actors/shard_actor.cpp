@@ -1,8 +1,10 @@
 #include "actors/shard_actor.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include <spdlog/spdlog.h>
+#include <caf/send.hpp>
 
 #include "net/mqtt/encoder.hpp"
 #include "storage/key_encoding.hpp"
@@ -20,21 +22,42 @@ shard_actor::shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> s
 
 caf::behavior shard_actor::make_behavior() {
   return {
-      [this](publish_batch& batch) { route(batch); },
-      [this](const subscribe_request& request) { return subscribe(request); },
-      [this](const unsubscribe_request& request) { unsubscribe(request); },
-      [this](const end_of_session& end) { return end_session(end); },
-      [this](const subscribe_done& done) { on_subscribe_done(done); },
+      [this](publish_batch& batch) {
+        std::lock_guard guard{mutex_};
+        route(batch);
+      },
+      [this](const subscribe_request& request) {
+        std::lock_guard guard{mutex_};
+        return subscribe(request);
+      },
+      [this](const unsubscribe_request& request) {
+        std::lock_guard guard{mutex_};
+        unsubscribe(request);
+      },
+      [this](const end_of_session& end) {
+        std::lock_guard guard{mutex_};
+        return end_session(end);
+      },
+      [this](const subscribe_done& done) {
+        std::lock_guard guard{mutex_};
+        on_subscribe_done(done);
+      },
       [this](const session_presence& presence) {
+        std::lock_guard guard{mutex_};
         if (auto it = subscribers_.find(presence.session.id()); it != subscribers_.end()) {
           it->second.link = presence.link;
           it->second.held_qos0.clear();  // for the connection that is gone
           it->second.held_bytes = 0;
+          it->second.held_qos1.clear();
           it->second.persistent = presence.persistent;
         }
       },
-      [this](const commit_result& result) { on_commit(result); },
+      [this](const commit_result& result) {
+        std::lock_guard guard{mutex_};
+        on_commit(result);
+      },
       [this](const restore_retained& restore) {
+        std::lock_guard guard{mutex_};
         for (const auto& msg : restore.messages)
           retained_.set(msg);
         stats_->retained_messages.fetch_add(static_cast<int64_t>(restore.messages.size()),
@@ -46,10 +69,18 @@ caf::behavior shard_actor::make_behavior() {
 
 void shard_actor::on_exit() {
   // Sessions hold shard handles and shards hold session handles: break the cycle, or neither is freed.
+  std::lock_guard guard{mutex_};
   subscribers_.clear();
   batches_.clear();
   batch_of_subscriber_.clear();
   pending_.clear();
+}
+
+void shard_actor::route_here(publish_batch& batch) {
+  std::lock_guard guard{mutex_};
+  routing_here_ = true;
+  route(batch);
+  routing_here_ = false;
 }
 
 void shard_actor::route(publish_batch& batch) {
@@ -123,21 +154,30 @@ void shard_actor::send_deliveries(std::vector<std::pair<uint64_t, delivery_batch
 
 void shard_actor::dispatch(subscriber* sub, const caf::actor& session, delivery_batch& batch) {
   if (sub != nullptr)
-    write_qos0(*sub, batch);
-  if (!batch.deliveries.empty())
+    write_direct(*sub, batch);
+  if (batch.deliveries.empty())
+    return;
+  if (routing_here_)
+    caf::anon_send(session, std::move(batch));
+  else
     send(session, std::move(batch));
 }
 
-void shard_actor::write_qos0(subscriber& sub, delivery_batch& batch) {
+void shard_actor::write_direct(subscriber& sub, delivery_batch& batch) {
   const auto& link = sub.link;
   auto& deliveries = batch.deliveries;
   auto now = clock::now();
   // Asked once per batch: a connection that cannot keep up loses QoS 0, not memory (DESIGN §5).
   bool has_room = link.sink && link.sink->pending_bytes() + sub.held_bytes <= write_buffer_limit_;
+  bool direct_qos1 = link.sink && link.direct_qos1;
   uint64_t sent = 0;
   uint64_t dropped = 0;
   size_t kept = 0;
   for (auto& d : deliveries) {
+    if (d.qos == 1 && direct_qos1) {
+      direct_qos1_.push_back(std::move(d));
+      continue;
+    }
     if (d.qos != 0) {
       if (&deliveries[kept] != &d)
         deliveries[kept] = std::move(d);
@@ -154,16 +194,19 @@ void shard_actor::write_qos0(subscriber& sub, delivery_batch& batch) {
   }
   deliveries.resize(kept);
   auto buffers = qos0_writer_.take_buffers();
-  if (!buffers.empty()) {
-    if (sub.subscribes_pending == 0) {
-      link.sink->write_deliveries(std::move(buffers));
-    } else {
-      for (auto& b : buffers) {
-        sub.held_bytes += b->size();
-        sub.held_qos0.push_back(std::move(b));
-      }
+  if (sub.subscribes_pending > 0) {
+    for (auto& b : buffers) {
+      sub.held_bytes += b->size();
+      sub.held_qos0.push_back(std::move(b));
     }
+    std::move(direct_qos1_.begin(), direct_qos1_.end(), std::back_inserter(sub.held_qos1));
+  } else {
+    if (!buffers.empty())
+      link.sink->write_deliveries(std::move(buffers));
+    if (!direct_qos1_.empty())
+      link.sink->write_direct_qos1(direct_qos1_, link.version, link.maximum_packet_size);
   }
+  direct_qos1_.clear();
   if (sent > 0)
     stats_->messages_sent.fetch_add(sent, std::memory_order_relaxed);
   if (dropped > 0)
@@ -361,12 +404,15 @@ void shard_actor::on_subscribe_done(const subscribe_done& done) {
   if (it == subscribers_.end() || it->second.subscribes_pending == 0)
     return;
   auto& sub = it->second;
-  if (--sub.subscribes_pending > 0 || sub.held_qos0.empty())
+  if (--sub.subscribes_pending > 0)
     return;
-  if (sub.link.sink)
+  if (sub.link.sink && !sub.held_qos0.empty())
     sub.link.sink->write_deliveries(std::exchange(sub.held_qos0, {}));
+  if (sub.link.sink && !sub.held_qos1.empty())
+    sub.link.sink->write_direct_qos1(sub.held_qos1, sub.link.version, sub.link.maximum_packet_size);
   sub.held_qos0.clear();
   sub.held_bytes = 0;
+  sub.held_qos1.clear();
 }
 
 subscribe_reply shard_actor::subscribe(const subscribe_request& request) {

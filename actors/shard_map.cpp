@@ -3,6 +3,10 @@
 #include <functional>
 #include <utility>
 
+#include <caf/actor_cast.hpp>
+
+#include "actors/shard_actor.hpp"
+
 namespace mqhub::actors {
 
 std::string_view shard_key(std::string_view topic, size_t levels) {
@@ -16,7 +20,11 @@ std::string_view shard_key(std::string_view topic, size_t levels) {
 }
 
 shard_map::shard_map(std::vector<caf::actor> shards, size_t levels)
-    : shards_(std::move(shards)), levels_(levels) {}
+    : shards_(std::move(shards)), levels_(levels) {
+  for (const auto& shard : shards_)
+    local_.push_back(shard ? dynamic_cast<shard_actor*>(caf::actor_cast<caf::abstract_actor*>(shard))
+                           : nullptr);
+}
 
 size_t shard_map::shard_of_topic(std::string_view topic) const {
   return std::hash<std::string_view>{}(shard_key(topic, levels_)) % shards_.size();

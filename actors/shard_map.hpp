@@ -9,6 +9,8 @@
 
 namespace mqhub::actors {
 
+class shard_actor;
+
 /// Which shard owns a topic: a hash of its first `levels` topic levels (DESIGN §3). A filter with a wildcard
 /// within those levels may match topics of every shard, so it is registered on all of them.
 class shard_map {
@@ -32,11 +34,15 @@ class shard_map {
   }
 
   const caf::actor& operator[](size_t index) const { return shards_[index]; }
+  /// The shard as an object this process may call (see shard_actor::route_here); null for another kind of
+  /// actor, such as a shard of another node.
+  shard_actor* local(size_t index) const { return local_[index]; }
   size_t size() const { return shards_.size(); }
   const std::vector<caf::actor>& all() const { return shards_; }
 
  private:
   std::vector<caf::actor> shards_;
+  std::vector<shard_actor*> local_;  // kept alive by shards_
   size_t levels_;
 };
 

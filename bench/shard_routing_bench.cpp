@@ -85,6 +85,10 @@ class counting_sink : public connection_sink {
       caf::anon_send(counts_->waiter, routed_atom::value);
   }
   void write_deliveries(std::vector<out_buffer> buffers) override { write(std::move(buffers)); }
+  void open_direct_qos1(uint16_t /*window*/) override {}
+  void write_direct_qos1(std::vector<mqhub::actors::delivery>& /*deliveries*/,
+                         mqhub::net::mqtt::protocol_version /*version*/,
+                         uint32_t /*maximum_packet_size*/) override {}
   void attached(caf::actor /*session*/, std::vector<out_buffer> /*first_packets*/) override {}
   void close(std::vector<out_buffer> /*last_packets*/,
              std::unique_ptr<mqhub::net::mqtt::will_message> /*will*/) override {}

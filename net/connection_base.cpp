@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 
 #include "actors/session_farewell.hpp"
+#include "actors/shard_actor.hpp"
 #include "net/keepalive_sweep.hpp"
 #include "net/mqtt/encoder.hpp"
 #include "net/mqtt/frame.hpp"
@@ -24,6 +25,8 @@ constexpr size_t busy_buffer_size = size_t{64} * 1024;
 constexpr size_t min_read_space = 256;
 // A burst waits at most this many reads for its flush (see defer_flush).
 constexpr uint8_t max_unflushed_reads = 32;
+// A flush of one read with at most this many PUBLISHes is light load: they are routed on this thread.
+constexpr size_t light_flush_messages = 4;
 
 }  // namespace
 
@@ -134,8 +137,9 @@ void connection_base::on_deferred_flush() {
 }
 
 void connection_base::flush_deferred() {
+  bool light = reads_unflushed_ <= 1;
   reads_unflushed_ = reads_seen_by_flush_ = 0;
-  flush_batches();
+  flush_batches(light);
 }
 
 void connection_base::on_readable(const boost::system::error_code& ec) {
@@ -241,32 +245,42 @@ void connection_base::forget_dormant_session(bool clean_disconnect) {
     actors::publish_will(*services_->shards, std::move(**will), client_id_);  // MQTT-3.1.2-8
 }
 
-void connection_base::flush_batches() {
-  send_batches();
+void connection_base::flush_batches(bool light) {
+  send_batches(light);
   if (!own_out_.empty()) {
     write({std::make_shared<const std::string>(std::move(own_out_))});
     own_out_ = std::string();
   }
 }
 
-void connection_base::send_batches() {
+void connection_base::send_batches(bool light) {
   if (received_ > 0) {
     services_->stats->messages_received.fetch_add(received_, std::memory_order_relaxed);
     received_ = 0;
   }
-  // Counted before any shard can hand them back.
-  auto inbound_bytes = unsent_inbound_bytes();
-  if (inbound_bytes > 0)
-    bytes_at_shards_.fetch_add(inbound_bytes, std::memory_order_relaxed);
+  const auto& shards = *services_->shards;
+  // Routed here, a batch skips the hop to the shard's thread; in a mailbox, it is routed together with the
+  // other clients' batches that wait there, so under load the mailbox makes fewer, larger writes (issue 5).
+  // Order holds: none of this client's earlier batches may still wait in a mailbox.
+  bool route_here = light && !services_->durable && unsent_messages() <= light_flush_messages &&
+                    bytes_at_shards_.load(std::memory_order_acquire) == 0;
   for (size_t i = 0; i < to_shards_.size(); ++i) {
     auto& batch = to_shards_[i];
-    if (!batch.messages.empty()) {
+    if (batch.messages.empty())
+      continue;
+    if (auto* shard = shards.local(i); route_here && shard != nullptr) {
+      batch.inbound_bytes = 0;
+      shard->route_here(batch);
+    } else {
+      if (batch.inbound_bytes > 0)
+        bytes_at_shards_.fetch_add(batch.inbound_bytes,
+                                   std::memory_order_relaxed);  // before a shard takes it
       if (!batch.acks.empty() || batch.inbound_bytes > 0) {
         batch.publisher = shared_from_this();
         batch.publisher_session = session_;
         batch.publisher_version = version_;
       }
-      caf::anon_send((*services_->shards)[i], std::move(batch));
+      caf::anon_send(shards[i], std::move(batch));
     }
     batch = actors::publish_batch{};
   }
@@ -296,22 +310,85 @@ void connection_base::write(std::vector<actors::out_buffer> buffers) {
 }
 
 void connection_base::write_deliveries(std::vector<actors::out_buffer> buffers) {
+  bool schedule = false;
   {
     std::lock_guard guard{write_mutex_};
-    if (!session_attached_) {
-      if (close_requested_ || writes_refused_)
-        return;
-      // Counted now: the shard's back-pressure check sees them.
-      for (const auto& b : buffers)
-        pending_bytes_.fetch_add(b->size(), std::memory_order_relaxed);
-      if (!early_deliveries_)
-        early_deliveries_ = std::make_unique<std::vector<actors::out_buffer>>();
-      early_deliveries_->insert(early_deliveries_->end(), std::make_move_iterator(buffers.begin()),
-                                std::make_move_iterator(buffers.end()));
+    if (close_requested_ || writes_refused_)
       return;
-    }
+    schedule = queue_deliveries_locked(buffers);
   }
-  write(std::move(buffers));
+  if (schedule)
+    post_start_write();
+}
+
+bool connection_base::queue_deliveries_locked(std::vector<actors::out_buffer>& buffers) {
+  if (session_attached_)
+    return queue_locked(buffers);
+  // Counted now: the shard's back-pressure check sees them.
+  for (const auto& b : buffers)
+    pending_bytes_.fetch_add(b->size(), std::memory_order_relaxed);
+  if (!early_deliveries_)
+    early_deliveries_ = std::make_unique<std::vector<actors::out_buffer>>();
+  early_deliveries_->insert(early_deliveries_->end(), std::make_move_iterator(buffers.begin()),
+                            std::make_move_iterator(buffers.end()));
+  return false;
+}
+
+void connection_base::open_direct_qos1(uint16_t window) {
+  std::lock_guard guard{write_mutex_};
+  direct_qos1_window_ = window;
+}
+
+void connection_base::write_direct_qos1(std::vector<actors::delivery>& deliveries,
+                                        mqtt::protocol_version version, uint32_t maximum_packet_size) {
+  // One per thread: shards' threads and connections' own (for PUBACKs) encode here, each under a lock.
+  thread_local actors::packet_writer writer;
+  bool schedule = false;
+  {
+    std::lock_guard guard{write_mutex_};
+    if (close_requested_ || writes_refused_ || direct_qos1_window_ == 0)
+      return;  // a clean session's deliveries end with its connection
+    if (!direct_qos1_)
+      direct_qos1_ = std::make_unique<direct_qos1_flow>(direct_qos1_window_, services_->limits.queue_limit,
+                                                        version, maximum_packet_size);
+    auto done = direct_qos1_->offer(deliveries, actors::clock::now(), writer);
+    schedule = queue_direct_qos1_locked(writer, done);
+  }
+  if (schedule)
+    post_start_write();
+}
+
+bool connection_base::complete_direct_qos1(uint16_t packet_id) {
+  if (packet_id < direct_qos1_flow::first_packet_id)
+    return false;
+  thread_local actors::packet_writer writer;
+  bool schedule = false;
+  {
+    std::lock_guard guard{write_mutex_};
+    if (direct_qos1_window_ == 0)
+      return false;
+    direct_qos1_flow::counts done;
+    // A PUBACK for an id not in flight is ignored, as the session does.
+    if (direct_qos1_)
+      direct_qos1_->complete(packet_id, actors::clock::now(), writer, done);
+    if (!close_requested_ && !writes_refused_)
+      schedule = queue_direct_qos1_locked(writer, done);
+    else
+      writer.take_buffers();
+  }
+  if (schedule)
+    post_start_write();
+  return true;
+}
+
+bool connection_base::queue_direct_qos1_locked(actors::packet_writer& writer,
+                                               const direct_qos1_flow::counts& done) {
+  if (done.sent > 0)
+    services_->stats->messages_sent.fetch_add(done.sent, std::memory_order_relaxed);
+  if (done.dropped > 0)
+    services_->stats->messages_dropped.fetch_add(done.dropped, std::memory_order_relaxed);
+  auto buffers = writer.take_buffers();
+  return !buffers.empty() && queue_deliveries_locked(buffers);
 }
 
 bool connection_base::queue_locked(std::vector<actors::out_buffer>& buffers) {
@@ -340,6 +417,13 @@ void connection_base::routed(size_t inbound_bytes) {
   auto before = bytes_at_shards_.fetch_sub(inbound_bytes, std::memory_order_acq_rel);
   if (before >= resume_below && before - inbound_bytes < resume_below)
     asio::post(io_, [self = shared_from_this()] { self->resume_after_shards(); });
+}
+
+size_t connection_base::unsent_messages() const {
+  size_t messages = 0;
+  for (const auto& batch : to_shards_)
+    messages += batch.messages.size();
+  return messages;
 }
 
 size_t connection_base::unsent_inbound_bytes() const {

@@ -18,8 +18,10 @@
 
 #include "actors/connection_sink.hpp"
 #include "actors/messages.hpp"
+#include "actors/packet_writer.hpp"
 #include "actors/shared_client_id.hpp"
 #include "net/access_policy.hpp"
+#include "net/direct_qos1_flow.hpp"
 #include "net/mqtt/packet.hpp"
 #include "net/node_services.hpp"
 
@@ -50,6 +52,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   // connection_sink
   void write(std::vector<actors::out_buffer> buffers) override;
   void write_deliveries(std::vector<actors::out_buffer> buffers) override;
+  void open_direct_qos1(uint16_t window) override;
+  void write_direct_qos1(std::vector<actors::delivery>& deliveries, net::mqtt::protocol_version version,
+                         uint32_t maximum_packet_size) override;
   void attached(caf::actor session, std::vector<actors::out_buffer> first_packets) override;
   void close(std::vector<actors::out_buffer> last_packets,
              std::unique_ptr<net::mqtt::will_message> will) override;
@@ -126,19 +131,28 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void forget_dormant_session(bool clean_disconnect);
   /// Appends to the write queue (write_mutex_ held); true when a write must be scheduled.
   bool queue_locked(std::vector<actors::out_buffer>& buffers);
+  /// queue_locked for what shards routed: before the session has attached it waits in early_deliveries_.
+  bool queue_deliveries_locked(std::vector<actors::out_buffer>& buffers);
+  /// A PUBACK for a delivery this connection sent itself (see open_direct_qos1); false for the session's.
+  bool complete_direct_qos1(uint16_t packet_id);
+  /// Queues what `writer` holds (write_mutex_ held) and counts the deliveries; true when a write must be
+  /// scheduled.
+  bool queue_direct_qos1_locked(actors::packet_writer& writer, const direct_qos1_flow::counts& done);
   /// For queue_locked's true: start_write on the connection's thread.
   void post_start_write();
   /// From routed(), on the connection's thread: the shards have taken what held reading back.
   void resume_after_shards();
   /// inbound_bytes of the batches not yet sent to the shards.
   size_t unsent_inbound_bytes() const;
+  size_t unsent_messages() const;
   void start_write();
   void on_written(const boost::system::error_code& ec, size_t bytes);
   void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);
   void queue_own(const net::mqtt::packet& p);
-  void flush_batches();
+  /// `light`: what waits came from one read, so it may be routed on this thread (see send_batches).
+  void flush_batches(bool light = false);
   /// The PUBLISH batches to the shards and the packets for the session; flush_batches without own_out_.
-  void send_batches();
+  void send_batches(bool light = false);
 
   // CONNECT (connection_connect.cpp)
   void on_connect(uint8_t first_byte, std::span<const uint8_t> body);
@@ -189,12 +203,15 @@ class connection_base : public actors::connection_sink, public std::enable_share
   std::vector<actors::out_buffer> pending_;
   /// write_deliveries before the session attached; on the heap, as few connections ever have any.
   std::unique_ptr<std::vector<actors::out_buffer>> early_deliveries_;
+  /// Made by the first QoS 1 delivery of an open_direct_qos1 window: most clients take none.
+  std::unique_ptr<direct_qos1_flow> direct_qos1_;
   std::atomic<size_t> pending_bytes_{0};
   std::vector<actors::out_buffer> writing_;  // owned by the write in progress
   std::vector<boost::asio::const_buffer> write_buffers_;
 
   uint32_t session_expiry_ = 0;
   uint16_t keep_alive_ = 0;
+  uint16_t direct_qos1_window_ = 0;  // under write_mutex_; 0: the session completes all QoS 1
   state state_ = state::awaiting_connect;
   net::mqtt::protocol_version version_ = net::mqtt::protocol_version::v311;
   // Connection thread only.

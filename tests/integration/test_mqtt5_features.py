@@ -106,8 +106,12 @@ def test_an_empty_topic_with_an_unknown_alias_is_a_protocol_error(broker):
 def flow_controlled_subscriber(broker, clients, count):
     """A raw subscriber with Receive Maximum 2 that acknowledges nothing, and `count` QoS 1 messages m0, m1, ...
     published to its topic; returns the subscriber."""
+    return flow_controlled_subscriber_of(broker, clients, count, receive_maximum=2)
+
+
+def flow_controlled_subscriber_of(broker, clients, count, receive_maximum):
     topic = f"flow/{unique_id()}"
-    sub, _ = raw_connected(broker, properties=[(r.RECEIVE_MAXIMUM, 2)])
+    sub, _ = raw_connected(broker, properties=[(r.RECEIVE_MAXIMUM, receive_maximum)])
     sub.send(r.subscribe(1, [(topic, 1)]))
     sub.expect(r.SUBACK)
     pub = clients(broker)
@@ -142,6 +146,73 @@ def test_acknowledging_one_publish_releases_exactly_one_more(broker, clients):
         expect_publishes(sub, [b"m2"])
         extra = sub.read_packet(0.5)
         assert extra is None, f"expected no fourth PUBLISH while 2 are again unacknowledged, got {extra}"
+
+
+def read_unacknowledged(sub, quiet=0.3):
+    """Reads PUBLISHes until none comes for `quiet` s; returns them."""
+    got = []
+    while (pkt := sub.read_packet(quiet)) is not None:
+        assert pkt[0] == r.PUBLISH, f"expected only PUBLISHes, got {r.PACKET_NAMES.get(pkt[0], pkt[0])}"
+        got.append(r.parse_publish(pkt[1], pkt[2]))
+    return got
+
+
+def receive_acknowledging_in_rounds(sub, count, receive_maximum):
+    """Reads `count` QoS 1 PUBLISHes, acknowledging (newest first) only once the broker stops sending, and
+    checks each time that no more than `receive_maximum` were unacknowledged, under distinct packet ids."""
+    received = []
+    while len(received) < count:
+        round_ = read_unacknowledged(sub)
+        assert round_, f"expected more PUBLISHes after {len(received)} of {count}, got none"
+        ids = [p.packet_id for p in round_]
+        assert len(round_) <= receive_maximum, \
+            f"expected at most {receive_maximum} unacknowledged PUBLISHes (MQTT-3.3.4-9), got {len(round_)}"
+        assert len(set(ids)) == len(ids), f"expected distinct packet ids among unacknowledged ones, got {ids}"
+        received += round_
+        for packet_id in reversed(ids):
+            sub.send(r.puback(packet_id))
+    return received
+
+
+@pytest.mark.skipif(MOSQUITTO, reason="mosquitto 2.0.11 deviates from MQTT-3.3.4-9 (see above)")
+def test_a_clean_subscriber_gets_every_qos1_message_in_order_and_never_more_unacknowledged_than_it_allows(
+        broker, clients):
+    # A clean session's QoS 1 deliveries are sent and completed by its connection (issue 5); the window, the
+    # queue behind it and the packet ids must hold as they do in the session.
+    with flow_controlled_subscriber_of(broker, clients, 30, receive_maximum=8) as sub:
+        received = receive_acknowledging_in_rounds(sub, 30, 8)
+        assert [p.payload for p in received] == [f"m{i}".encode() for i in range(30)], \
+            f"expected m0..m29 in order, got {[p.payload for p in received]}"
+        assert sub.read_packet(0.3) is None, "expected nothing after the 30 messages"
+
+
+def test_a_retained_qos1_message_and_live_ones_reach_a_clean_subscriber_in_order_with_distinct_packet_ids(
+        broker, clients):
+    # The retained message goes out from the session, the live ones from the connection: their packet ids must
+    # not collide, and each side must take its own PUBACKs.
+    topic = f"flow/{unique_id()}"
+    pub = clients(broker)
+    pub.publish(topic, b"retained", qos=1, retain=True)
+    sub, _ = raw_connected(broker, properties=[(r.RECEIVE_MAXIMUM, 8)])
+    with sub:
+        sub.send(r.subscribe(1, [(topic, 1)]))
+        sub.expect(r.SUBACK)
+        for i in range(5):
+            pub.publish(topic, f"m{i}".encode(), qos=1)
+        first = read_unacknowledged(sub)
+        assert [p.payload for p in first] == [b"retained"] + [f"m{i}".encode() for i in range(5)], \
+            f"expected the retained message, then m0..m4, got {[p.payload for p in first]}"
+        ids = [p.packet_id for p in first]
+        assert len(set(ids)) == len(ids), f"expected distinct packet ids, got {ids}"
+        for p in first:
+            sub.send(r.puback(p.packet_id))
+        # Every id was taken back: 8 more fit the window at once.
+        for i in range(5, 13):
+            pub.publish(topic, f"m{i}".encode(), qos=1)
+        more = [p.payload for p in read_unacknowledged(sub)]
+        expected = [f"m{i}".encode() for i in range(5, 13)]
+        assert more == expected[:len(more)] and len(more) >= 6, \
+            f"expected m5, m6, ... in order, at least the connection's share of the window (6), got {more}"
 
 
 @mqhub_only_flag

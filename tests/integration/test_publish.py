@@ -3,6 +3,7 @@
 import contextlib
 import os
 import threading
+import time
 
 import pytest
 from paho.mqtt.packettypes import PacketTypes
@@ -229,6 +230,34 @@ def test_a_subscriber_that_stops_reading_gets_every_byte_in_order_when_it_reads_
         assert m.topic == t
         assert m.payload == bytes([i]) * size, f"message {i}: {len(m.payload)} bytes, first {m.payload[:1]!r}"
         sub.puback(m.packet_id)
+
+
+@pytest.mark.parametrize("sub_qos", [0, 1])
+def test_a_burst_and_the_single_messages_after_it_arrive_in_order(broker, raws, sub_qos):
+    # A burst is routed by the shards' actors, a lone message on the thread that read it (issue 5): the switch
+    # must not let a message overtake the burst before it (MQTT-4.6.0-6).
+    t = topic("burst")
+    sub = raws(broker, 5)
+    sub.connect(unique_id("burst-sub"))
+    _, codes, _ = sub.subscribe(1, [(t, sub_qos)])
+    assert codes == [sub_qos], f"expected QoS {sub_qos} granted, got {codes}"
+    pub = raws(broker, 5)
+    pub.connect(unique_id("burst-pub"))
+    # Within the window and queue a QoS 1 subscriber has by default (1,024 and 1,000).
+    burst, singles = 1500, 30
+    pub.sock.send(b"".join(raw_mqtt.publish(t, str(i).encode()) for i in range(burst)))
+    for i in range(burst, burst + singles):
+        time.sleep(0.002)  # a read each
+        pub.sock.send(raw_mqtt.publish(t, str(i).encode()))
+    got = []
+    for _ in range(burst + singles):
+        m = sub.expect_publish(timeout=10)
+        got.append(int(m.payload))
+        if m.qos:
+            sub.puback(m.packet_id)
+    assert got == list(range(burst + singles)), \
+        f"expected 0..{burst + singles - 1} in order; first out of place at index " \
+        f"{next(i for i, v in enumerate(got) if v != i)}"
 
 
 def slow_qos0_subscriber(broker, raws, t, receive_buffer):

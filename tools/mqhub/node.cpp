@@ -116,6 +116,7 @@ int run_node(const node_options& options) {
   services->stats = stats;
   services->limits = options.limits;
   services->limits.write_buffer_limit = options.session.write_buffer_limit;
+  services->limits.queue_limit = options.session.queue_limit;
   services->limits.handshake_timeout = std::chrono::seconds(options.tls_handshake_timeout);
   services->ws_origins = options.ws_origins;
   services->access = net::make_open_access_policy(options.allow_anonymous);

@@ -29,6 +29,14 @@ TEST(outbound_flow, packet_id_wraps_past_65535_to_one) {  // MQTT-2.2.1-3: ids a
   EXPECT_EQ(flow.start(make_delivery(1)).packet_id, 1);
 }
 
+TEST(outbound_flow, low_packet_ids_wrap_past_32767_to_one) {  // the connection sends with the others
+  outbound_flow flow(10);
+  flow.use_low_packet_ids(true);
+  for (int i = 0; i < 32767; ++i)
+    flow.complete(flow.start(make_delivery(1)).packet_id, false);
+  EXPECT_EQ(flow.start(make_delivery(1)).packet_id, 1);
+}
+
 TEST(outbound_flow, window_closes_at_the_receive_maximum) {  // MQTT-3.3.4-9
   outbound_flow flow(10);
   flow.set_window(2);

@@ -13,6 +13,10 @@ class quiet_sink final : public connection_sink {
  public:
   void write(std::vector<out_buffer> /*buffers*/) override {}
   void write_deliveries(std::vector<out_buffer> /*buffers*/) override {}
+  void open_direct_qos1(uint16_t /*window*/) override {}
+  void write_direct_qos1(std::vector<mqhub::actors::delivery>& /*deliveries*/,
+                         mqhub::net::mqtt::protocol_version /*version*/,
+                         uint32_t /*maximum_packet_size*/) override {}
   void attached(caf::actor /*session*/, std::vector<out_buffer> /*first_packets*/) override {}
   void close(std::vector<out_buffer> /*last_packets*/,
              std::unique_ptr<net::mqtt::will_message> /*will*/) override {}
