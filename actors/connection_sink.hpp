@@ -33,12 +33,13 @@ class connection_sink {
   virtual void write_deliveries(std::vector<out_buffer> buffers) = 0;
 
   /// The session ends with this connection, so the connection may send and complete its QoS 1 deliveries
-  /// itself (see subscriber_link::direct_qos1), with `window` of the client's Receive Maximum. Before the
-  /// CONNACK; the session keeps the rest of the window and packet ids below 32768.
+  /// itself (see subscriber_link::direct_qos1), with `window` of the client's Receive Maximum. Before any
+  /// shard learns of the link; the session keeps the rest of the window and packet ids below 32768.
   virtual void open_direct_qos1(uint16_t window) = 0;
 
-  /// Sends QoS 1 deliveries a shard routed to this subscriber, or queues them behind the window; they are
-  /// moved from. Before the session has attached they follow its CONNACK, as write_deliveries.
+  /// Sends QoS 1 deliveries (from a shard, or from the session for the ones it routed, like retained
+  /// messages), or queues them behind the window; they are moved from. Before the session has attached
+  /// they follow its CONNACK, as write_deliveries.
   virtual void write_direct_qos1(std::vector<delivery>& deliveries, net::mqtt::protocol_version version,
                                  uint32_t maximum_packet_size) = 0;
 

@@ -18,8 +18,25 @@ void session_actor::deliver(delivery_batch& batch) {
     return;
   }
   auto now = clock::now();
-  for (auto& item : batch.deliveries)
-    deliver_one(std::move(item), now);
+  // QoS 1 for a direct_qos1 connection joins what the shards write there, in one queue, so a live message
+  // cannot overtake an older one this session still holds, such as a retained message beyond its share of
+  // the window (MQTT-4.6.0-6).
+  std::vector<delivery> direct;
+  for (auto& item : batch.deliveries) {
+    if (item.qos == 1 && direct_qos1_ && sink_)
+      direct.push_back(std::move(item));
+    else
+      deliver_one(std::move(item), now);
+  }
+  flush();
+  if (direct.empty())
+    return;
+  if (!output_held()) {
+    sink_->write_direct_qos1(direct, version_, client_maximum_packet_size_);  // behind the flushed SUBACK
+    return;
+  }
+  for (auto& item : direct)
+    deliver_one(std::move(item), now);  // behind the held output, as before
   flush();
 }
 

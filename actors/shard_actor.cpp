@@ -1,7 +1,6 @@
 #include "actors/shard_actor.hpp"
 
 #include <algorithm>
-#include <iterator>
 
 #include <spdlog/spdlog.h>
 #include <caf/send.hpp>
@@ -14,11 +13,12 @@ namespace mqhub::actors {
 namespace mqtt = net::mqtt;
 
 shard_actor::shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats,
-                         std::shared_ptr<durable_store> store, size_t write_buffer_limit)
+                         std::shared_ptr<durable_store> store, size_t write_buffer_limit, size_t queue_limit)
     : caf::event_based_actor(cfg),
       stats_(std::move(stats)),
       store_(std::move(store)),
-      write_buffer_limit_(write_buffer_limit) {}
+      write_buffer_limit_(write_buffer_limit),
+      queue_limit_(queue_limit) {}
 
 caf::behavior shard_actor::make_behavior() {
   return {
@@ -70,17 +70,28 @@ caf::behavior shard_actor::make_behavior() {
 void shard_actor::on_exit() {
   // Sessions hold shard handles and shards hold session handles: break the cycle, or neither is freed.
   std::lock_guard guard{mutex_};
+  exited_ = true;
   subscribers_.clear();
   batches_.clear();
   batch_of_subscriber_.clear();
   pending_.clear();
 }
 
-void shard_actor::route_here(publish_batch& batch) {
-  std::lock_guard guard{mutex_};
-  routing_here_ = true;
+bool shard_actor::route_here(publish_batch& batch) {
+  if (store_)
+    return false;
+  std::unique_lock guard{mutex_, std::try_to_lock};
+  if (!guard.owns_lock() || exited_)
+    return false;
+  struct here {
+    bool& flag;
+    explicit here(bool& f) : flag(f) { flag = true; }
+    ~here() { flag = false; }
+    here(const here&) = delete;
+    here& operator=(const here&) = delete;
+  } scope{routing_here_};
   route(batch);
-  routing_here_ = false;
+  return true;
 }
 
 void shard_actor::route(publish_batch& batch) {
@@ -167,7 +178,8 @@ void shard_actor::write_direct(subscriber& sub, delivery_batch& batch) {
   const auto& link = sub.link;
   auto& deliveries = batch.deliveries;
   auto now = clock::now();
-  // Asked once per batch: a connection that cannot keep up loses QoS 0, not memory (DESIGN §5).
+  // Asked once per batch: a connection that cannot keep up loses QoS 0, not memory (DESIGN §5); QoS 1 waits
+  // in the connection's bounded queue instead (see net::direct_qos1_flow).
   bool has_room = link.sink && link.sink->pending_bytes() + sub.held_bytes <= write_buffer_limit_;
   bool direct_qos1 = link.sink && link.direct_qos1;
   uint64_t sent = 0;
@@ -199,7 +211,12 @@ void shard_actor::write_direct(subscriber& sub, delivery_batch& batch) {
       sub.held_bytes += b->size();
       sub.held_qos0.push_back(std::move(b));
     }
-    std::move(direct_qos1_.begin(), direct_qos1_.end(), std::back_inserter(sub.held_qos1));
+    for (auto& d : direct_qos1_) {
+      if (sub.held_qos1.size() < queue_limit_)
+        sub.held_qos1.push_back(std::move(d));
+      else
+        ++dropped;
+    }
   } else {
     if (!buffers.empty())
       link.sink->write_deliveries(std::move(buffers));

@@ -37,17 +37,22 @@ class shard_actor : public caf::event_based_actor {
  public:
   /// `write_buffer_limit`: bytes queued on a subscriber's connection beyond which QoS 0 deliveries to it are
   /// dropped.
+  /// `queue_limit`: QoS 1 deliveries held for a direct_qos1 subscriber while it subscribes (see
+  /// subscribe_done) beyond which the newest are dropped, as its queue would.
   shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats,
               std::shared_ptr<durable_store> store = nullptr,
-              size_t write_buffer_limit = session_limits{}.write_buffer_limit);
+              size_t write_buffer_limit = session_limits{}.write_buffer_limit,
+              size_t queue_limit = session_limits{}.queue_limit);
 
   caf::behavior make_behavior() override;
   void on_exit() override;
 
   /// Routes `batch` on the calling thread, as the mailbox would, without the hop to the actor's thread: at
   /// light load that hop (a thread woken, twice with the session's) was most of a message's latency (issue
-  /// 5, p99 at 26,000 msg/s). Memory mode only, where nothing waits for a commit. Thread-safe.
-  void route_here(publish_batch& batch);
+  /// 5, p99 at 26,000 msg/s). Thread-safe. False, with `batch` untouched, when the caller must use the
+  /// mailbox instead: in durable modes (a commit's reply comes to the actor), once the actor has exited, or
+  /// while the shard is busy, which a reading thread should not wait for.
+  bool route_here(publish_batch& batch);
 
  private:
   struct subscriber {
@@ -105,9 +110,11 @@ class shard_actor : public caf::event_based_actor {
   // Held by the actor's handlers and by route_here.
   std::mutex mutex_;
   bool routing_here_ = false;  // on a caller's thread: it sends to actors as nobody, not as this actor
+  bool exited_ = false;
   std::shared_ptr<broker_stats> stats_;
   std::shared_ptr<durable_store> store_;
   size_t write_buffer_limit_;
+  size_t queue_limit_;
   subscription_trie trie_;
   retained_store retained_;
   std::unordered_map<uint64_t, subscriber> subscribers_;

@@ -268,13 +268,13 @@ void connection_base::send_batches(bool light) {
     auto& batch = to_shards_[i];
     if (batch.messages.empty())
       continue;
-    if (auto* shard = shards.local(i); route_here && shard != nullptr) {
-      batch.inbound_bytes = 0;
-      shard->route_here(batch);
-    } else {
-      if (batch.inbound_bytes > 0)
-        bytes_at_shards_.fetch_add(batch.inbound_bytes,
-                                   std::memory_order_relaxed);  // before a shard takes it
+    auto* shard = shards.local(i);
+    // A batch routed here waits in no mailbox, so the shard has no bytes to hand back for it.
+    auto inbound_bytes = std::exchange(batch.inbound_bytes, 0);
+    if (!route_here || shard == nullptr || !shard->route_here(batch)) {
+      batch.inbound_bytes = inbound_bytes;
+      if (inbound_bytes > 0)
+        bytes_at_shards_.fetch_add(inbound_bytes, std::memory_order_relaxed);  // before a shard takes it
       if (!batch.acks.empty() || batch.inbound_bytes > 0) {
         batch.publisher = shared_from_this();
         batch.publisher_session = session_;
@@ -358,7 +358,7 @@ void connection_base::write_direct_qos1(std::vector<actors::delivery>& deliverie
     post_start_write();
 }
 
-bool connection_base::complete_direct_qos1(uint16_t packet_id) {
+bool connection_base::take_direct_puback(uint16_t packet_id) {
   if (packet_id < direct_qos1_flow::first_packet_id)
     return false;
   thread_local actors::packet_writer writer;

@@ -133,8 +133,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   bool queue_locked(std::vector<actors::out_buffer>& buffers);
   /// queue_locked for what shards routed: before the session has attached it waits in early_deliveries_.
   bool queue_deliveries_locked(std::vector<actors::out_buffer>& buffers);
-  /// A PUBACK for a delivery this connection sent itself (see open_direct_qos1); false for the session's.
-  bool complete_direct_qos1(uint16_t packet_id);
+  /// Completes the QoS 1 delivery this connection sent itself under `packet_id` (see open_direct_qos1), if
+  /// any. False when the id is the session's to handle: below 32768, or no direct_qos1 window.
+  bool take_direct_puback(uint16_t packet_id);
   /// Queues what `writer` holds (write_mutex_ held) and counts the deliveries; true when a write must be
   /// scheduled.
   bool queue_direct_qos1_locked(actors::packet_writer& writer, const direct_qos1_flow::counts& done);

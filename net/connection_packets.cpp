@@ -38,7 +38,7 @@ void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> bod
       violation(refused->code, std::move(refused->reason));
       return;
     }
-    if (ack.type != mqtt::packet_type::puback || !complete_direct_qos1(ack.packet_id))
+    if (ack.type != mqtt::packet_type::puback || !take_direct_puback(ack.packet_id))
       to_session_.packets.emplace_back(actors::inbound_ack{ack.type, ack.packet_id, ack.code});
     return;
   }

@@ -243,12 +243,12 @@ def test_a_burst_and_the_single_messages_after_it_arrive_in_order(broker, raws, 
     assert codes == [sub_qos], f"expected QoS {sub_qos} granted, got {codes}"
     pub = raws(broker, 5)
     pub.connect(unique_id("burst-pub"))
-    # Within the window and queue a QoS 1 subscriber has by default (1,024 and 1,000).
-    burst, singles = 1500, 30
-    pub.sock.send(b"".join(raw_mqtt.publish(t, str(i).encode()) for i in range(burst)))
+    # QoS 1 within the broker's Receive Maximum (1,024), and within a subscriber's window and queue.
+    burst, singles = 1000, 30
+    pub.sock.send(b"".join(raw_mqtt.publish(t, str(i).encode(), qos=1, packet_id=i + 1) for i in range(burst)))
     for i in range(burst, burst + singles):
         time.sleep(0.002)  # a read each
-        pub.sock.send(raw_mqtt.publish(t, str(i).encode()))
+        pub.sock.send(raw_mqtt.publish(t, str(i).encode(), qos=1, packet_id=i + 1))
     got = []
     for _ in range(burst + singles):
         m = sub.expect_publish(timeout=10)
@@ -258,6 +258,8 @@ def test_a_burst_and_the_single_messages_after_it_arrive_in_order(broker, raws, 
     assert got == list(range(burst + singles)), \
         f"expected 0..{burst + singles - 1} in order; first out of place at index " \
         f"{next(i for i, v in enumerate(got) if v != i)}"
+    for _ in range(burst + singles):
+        pub.sock.expect(raw_mqtt.PUBACK)
 
 
 def slow_qos0_subscriber(broker, raws, t, receive_buffer):

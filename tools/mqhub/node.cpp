@@ -108,7 +108,8 @@ int run_node(const node_options& options) {
   auto stats = std::make_shared<actors::broker_stats>();
   std::vector<caf::actor> shards;
   for (size_t i = 0; i < options.shards; ++i)
-    shards.push_back(system.spawn<actors::shard_actor>(stats, store, options.session.write_buffer_limit));
+    shards.push_back(system.spawn<actors::shard_actor>(stats, store, options.session.write_buffer_limit,
+                                                       options.session.queue_limit));
   auto map = std::make_shared<const actors::shard_map>(shards, options.shard_levels);
 
   auto services = std::make_shared<net::node_services>();
