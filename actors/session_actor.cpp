@@ -310,9 +310,9 @@ void session_actor::announce_presence() {
 
 void session_actor::share_window(size_t window, bool had_session) {
   // A session that ends with its connection has nothing to resend, so the connection can complete QoS 1
-  // itself; this actor keeps a quarter of the window for what it still sends (QoS 2, retained messages on
-  // subscribe) and the packet ids below the connection's. A resumed session keeps it all: its queued
-  // messages go first.
+  // itself (this actor's own QoS 1, such as retained messages on subscribe, joins its queue, see deliver);
+  // this actor keeps a quarter of the window for QoS 2 and the packet ids below the connection's. A resumed
+  // session keeps it all: its queued messages go first.
   direct_qos1_ = session_expiry_ == 0 && !had_session && window >= 4 && sink_ != nullptr;
   outbound_.use_low_packet_ids(direct_qos1_);
   if (!direct_qos1_) {
