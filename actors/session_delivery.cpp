@@ -23,10 +23,14 @@ void session_actor::deliver(delivery_batch& batch) {
   // the window (MQTT-4.6.0-6).
   std::vector<delivery> direct;
   for (auto& item : batch.deliveries) {
-    if (item.qos == 1 && direct_qos1_ && sink_)
+    if (item.qos == 1 && direct_qos1_ && sink_) {
+      // Stored for the persistent session this one replaced, routed before the shard heard: nothing of this
+      // session is kept, so neither is the entry.
+      forget_stored(item);
       direct.push_back(std::move(item));
-    else
+    } else {
       deliver_one(std::move(item), now);
+    }
   }
   flush();
   if (direct.empty())
@@ -35,9 +39,12 @@ void session_actor::deliver(delivery_batch& batch) {
     sink_->write_direct_qos1(direct, version_, client_maximum_packet_size_);  // behind the flushed SUBACK
     return;
   }
-  for (auto& item : direct)
-    deliver_one(std::move(item), now);  // behind the held output, as before
-  flush();
+  // Behind the held output (a SUBACK), and before the shards hear that a subscribe is done (see subscribe).
+  auto held = std::make_shared<std::vector<delivery>>(std::move(direct));
+  commits_->after_output.emplace_back([this, held] {
+    if (sink_ && direct_qos1_)
+      sink_->write_direct_qos1(*held, version_, client_maximum_packet_size_);
+  });
 }
 
 void session_actor::deliver_one(delivery&& item, clock::time_point now) {

@@ -48,6 +48,7 @@ caf::behavior shard_actor::make_behavior() {
           it->second.link = presence.link;
           it->second.held_qos0.clear();  // for the connection that is gone
           it->second.held_bytes = 0;
+          stats_->messages_dropped.fetch_add(it->second.held_qos1.size(), std::memory_order_relaxed);
           it->second.held_qos1.clear();
           it->second.persistent = presence.persistent;
         }
@@ -186,7 +187,9 @@ void shard_actor::write_direct(subscriber& sub, delivery_batch& batch) {
   uint64_t dropped = 0;
   size_t kept = 0;
   for (auto& d : deliveries) {
-    if (d.qos == 1 && direct_qos1) {
+    // One stored for a persistent session (routed before this link replaced it) goes to the session, which
+    // removes its entry.
+    if (d.qos == 1 && direct_qos1 && d.stored_sequence == 0) {
       direct_qos1_.push_back(std::move(d));
       continue;
     }

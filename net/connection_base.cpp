@@ -346,8 +346,11 @@ void connection_base::write_direct_qos1(std::vector<actors::delivery>& deliverie
   bool schedule = false;
   {
     std::lock_guard guard{write_mutex_};
-    if (close_requested_ || writes_refused_ || direct_qos1_window_ == 0)
-      return;  // a clean session's deliveries end with its connection
+    if (close_requested_ || writes_refused_ || direct_qos1_window_ == 0) {
+      // A clean session's deliveries end with its connection.
+      services_->stats->messages_dropped.fetch_add(deliveries.size(), std::memory_order_relaxed);
+      return;
+    }
     if (!direct_qos1_)
       direct_qos1_ = std::make_unique<direct_qos1_flow>(direct_qos1_window_, services_->limits.queue_limit,
                                                         version, maximum_packet_size);
