@@ -12,6 +12,7 @@ libwebsockets (a `protocol websockets` listener fails with "Unable to start any 
 """
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -29,9 +30,19 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range: one from inside it can be taken, between here and the
+    broker's bind, by a client socket of a test running in parallel (seen as "bind: Address already in use")."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_low = int(f.read().split()[0])
+    for _ in range(200):
+        port = random.randrange(max(1024, ephemeral_low - 12000), ephemeral_low)
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def wait_for_port(port, timeout=10.0):
