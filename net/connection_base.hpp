@@ -133,12 +133,6 @@ class connection_base : public actors::connection_sink, public std::enable_share
   bool queue_locked(std::vector<actors::out_buffer>& buffers);
   /// queue_locked for what shards routed: before the session has attached it waits in early_deliveries_.
   bool queue_deliveries_locked(std::vector<actors::out_buffer>& buffers);
-  /// Completes the QoS 1 delivery this connection sent itself under `packet_id` (see open_direct_qos1), if
-  /// any. False when the id is the session's to handle: below 32768, or no direct_qos1 window.
-  bool take_direct_puback(uint16_t packet_id);
-  /// Queues what `writer` holds (write_mutex_ held) and counts the deliveries; true when a write must be
-  /// scheduled.
-  bool queue_direct_qos1_locked(actors::packet_writer& writer, const direct_qos1_flow::counts& done);
   /// For queue_locked's true: start_write on the connection's thread.
   void post_start_write();
   /// From routed(), on the connection's thread: the shards have taken what held reading back.
@@ -154,6 +148,14 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void flush_batches(bool light = false);
   /// The PUBLISH batches to the shards and the packets for the session; flush_batches without own_out_.
   void send_batches(bool light = false);
+
+  // QoS 1 the connection sends and completes itself (connection_direct_qos1.cpp)
+  /// Completes the QoS 1 delivery this connection sent itself under `packet_id` (see open_direct_qos1), if
+  /// any. False when the id is the session's to handle: below 32768, or no direct_qos1 window.
+  bool take_direct_puback(uint16_t packet_id);
+  /// Queues what `writer` holds (write_mutex_ held) and counts the deliveries; true when a write must be
+  /// scheduled.
+  bool queue_direct_qos1_locked(actors::packet_writer& writer, const direct_qos1_flow::counts& done);
 
   // CONNECT (connection_connect.cpp)
   void on_connect(uint8_t first_byte, std::span<const uint8_t> body);
