@@ -52,6 +52,8 @@ void connection_base::start() {
   transport_open([self = shared_from_this()](bool ok) {
     if (!ok)
       self->finish(false, std::nullopt);
+    else if (self->transport_waits())
+      self->on_readable({});  // the CONNECT is usually in the socket by now: read it without a wait first
     else
       self->read_more();
   });

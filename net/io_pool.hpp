@@ -26,8 +26,8 @@ class io_pool {
   io_pool(const io_pool&) = delete;
   io_pool& operator=(const io_pool&) = delete;
 
-  /// The context for the next connection, round-robin.
-  boost::asio::io_context& next();
+  /// The index of the context for the next connection, round-robin.
+  size_t next_index();
   /// Context `index` modulo the pool size, for spreading things over the threads by number.
   boost::asio::io_context& at(size_t index) { return *contexts_[index % contexts_.size()]; }
   size_t size() const { return contexts_.size(); }

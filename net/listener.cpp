@@ -1,12 +1,34 @@
 #include "net/listener.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 namespace mqhub::net {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// Sockets taken from the backlog per wake-up at most, so that a flood of connections does not keep the
+// accepting thread from its own clients.
+constexpr size_t max_accepts_per_wake = 64;
+
+}  // namespace
+
+listener::accepted_batch::~accepted_batch() {
+  for (auto& [fd, peer] : sockets)
+    if (fd >= 0)
+      ::close(fd);
+}
 
 listener::listener(io_pool& pool, const asio::ip::tcp::endpoint& at, std::string network,
                    connection_factory make_connection)
@@ -17,6 +39,9 @@ listener::listener(io_pool& pool, const asio::ip::tcp::endpoint& at, std::string
       retry_timer_(pool.at(0)) {
   acceptor_.open(at.protocol());
   acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+  // Linux hands both on to every accepted socket: no setsockopt per connection.
+  acceptor_.set_option(asio::ip::tcp::no_delay(true));
+  acceptor_.non_blocking(true);
   acceptor_.bind(at);
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
@@ -33,29 +58,74 @@ void listener::stop() {
 }
 
 void listener::accept_next() {
-  acceptor_.async_accept(
-      pool_.next(), [self = shared_from_this()](const boost::system::error_code& ec, tcp_socket socket) {
-        if (ec == asio::error::operation_aborted || !self->acceptor_.is_open())
-          return;
-        if (!ec) {
-          boost::system::error_code ignored;
-          socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-          auto remote = socket.remote_endpoint(ignored);
-          peer_identity peer;
-          peer.address = remote.address().to_string() + ":" + std::to_string(remote.port());
-          peer.network = self->network_;
-          // Constructed on the accepting thread, started on its own.
-          if (auto connection = self->make_connection_(std::move(socket), std::move(peer)))
-            asio::post(connection->executor_context(), [connection] { connection->start(); });
-        } else {
-          // E.g. out of file descriptors: try again shortly instead of spinning on the error.
-          spdlog::warn("accept failed: {}", ec.message());
-          self->retry_timer_.expires_after(std::chrono::milliseconds(100));
-          self->retry_timer_.async_wait([self](const boost::system::error_code&) { self->accept_next(); });
-          return;
-        }
-        self->accept_next();
+  acceptor_.async_wait(asio::ip::tcp::acceptor::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open())
+                           return;
+                         self->accept_ready();
+                       });
+}
+
+// accept4 itself rather than Asio's accept: the socket comes non-blocking with its peer's address, and is
+// registered with its own thread's reactor by that thread, so a connection costs the accepting thread three
+// system calls fewer, and its thread one wake-up per batch instead of two per connection.
+void listener::accept_ready() {
+  std::vector<accepted_batch> batches(pool_.size());
+  for (size_t taken = 0; taken < max_accepts_per_wake; ++taken) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    int fd = ::accept4(acceptor_.native_handle(), reinterpret_cast<sockaddr*>(&address), &length,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        break;
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+        continue;  // that client gave up before we took it
+      // E.g. out of file descriptors: try again shortly instead of spinning on the error.
+      spdlog::warn("accept failed: {}", std::strerror(errno));
+      hand_over(batches);
+      retry_timer_.expires_after(std::chrono::milliseconds(100));
+      retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+        if (self->acceptor_.is_open())
+          self->accept_next();
       });
+      return;
+    }
+    asio::ip::tcp::endpoint peer;
+    std::memcpy(peer.data(), &address, std::min<size_t>(length, peer.capacity()));
+    batches[pool_.next_index()].sockets.emplace_back(fd, peer);
+  }
+  hand_over(batches);
+  accept_next();
+}
+
+void listener::hand_over(std::vector<accepted_batch>& batches) {
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (batches[i].sockets.empty())
+      continue;
+    auto& io = pool_.at(i);
+    asio::post(io, [self = shared_from_this(), &io, batch = std::move(batches[i])]() mutable {
+      self->start_connections(io, batch);
+    });
+  }
+}
+
+void listener::start_connections(asio::io_context& io, accepted_batch& batch) {
+  for (auto& [fd, remote] : batch.sockets) {
+    try {
+      tcp_socket socket(io);
+      socket.assign(remote.protocol(), fd);
+      fd = -1;  // the socket closes it from here on
+      peer_identity peer;
+      peer.address = remote.address().to_string() + ":" + std::to_string(remote.port());
+      peer.network = network_;
+      if (auto connection = make_connection_(std::move(socket), std::move(peer)))
+        connection->start();
+    } catch (const std::exception& e) {
+      // E.g. out of file descriptors or memory for this one client: the others and the node carry on.
+      spdlog::warn("could not start a connection from {}: {}", remote.address().to_string(), e.what());
+    }
+  }
 }
 
 }  // namespace mqhub::net

@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,7 +31,20 @@ class listener : public std::enable_shared_from_this<listener> {
   const std::string& network() const { return network_; }
 
  private:
+  /// Sockets accepted in one wake-up for one thread of the pool; closes those it still holds when dropped
+  /// (a node that stops before the thread took them).
+  struct accepted_batch {
+    accepted_batch() = default;
+    accepted_batch(accepted_batch&&) = default;
+    accepted_batch& operator=(accepted_batch&&) = default;
+    ~accepted_batch();
+    std::vector<std::pair<int, boost::asio::ip::tcp::endpoint>> sockets;
+  };
+
   void accept_next();
+  void accept_ready();
+  void hand_over(std::vector<accepted_batch>& batches);
+  void start_connections(boost::asio::io_context& io, accepted_batch& batch);
 
   io_pool& pool_;
   std::string network_;

@@ -1,5 +1,7 @@
 """CONNECT / CONNACK behaviour: sessions, client identifiers, keep alive, session takeover."""
 
+import os
+import resource
 import time
 
 import pytest
@@ -197,3 +199,33 @@ def test_v311_takeover_closes_the_first_client(broker, raws):
     assert first.wait_closed(3.0) is not None, "expected the first connection to be closed after the takeover"
     second.sock.send(raw_mqtt.pingreq())
     second.expect(raw_mqtt.PINGRESP, 2.0)  # the new connection is the one that lives
+
+
+# ------------------------------------------------------------------------------------------------ resources
+
+
+@mqhub_only("mosquitto refuses the client instead of leaving it in the backlog")
+def test_clients_beyond_the_descriptor_limit_wait_and_get_in_once_descriptors_free_up(broker, raws):
+    # The broker may open only three more descriptors: the clients beyond them stay in the listen backlog while
+    # accept fails, and are taken once connections close, without the broker spinning on the error or dying.
+    pid = broker.proc.pid
+    in_use = len(os.listdir(f"/proc/{pid}/fd"))
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 3, in_use + 3))
+    first = [raws(broker, version=4) for _ in range(3)]
+    for r in first:
+        r.connect(unique_id())
+    waiting = [raw_mqtt.RawClient(broker.host, broker.port) for _ in range(2)]
+    try:
+        for r in waiting:
+            r.send(raw_mqtt.connect(unique_id(), version=4))
+        assert all(r.read_packet(0.5) is None for r in waiting), "expected no CONNACK while no descriptor is free"
+        assert "accept failed" in broker.log(), "expected the failed accept to be logged"
+        for r in first:
+            r.close()
+        for r in waiting:
+            ptype, _, body = r.read_packet(5.0)
+            assert ptype == raw_mqtt.CONNACK and raw_mqtt.parse_connack(body, 4)[1] == 0, \
+                "expected the waiting client to be accepted once descriptors were free"
+    finally:
+        for r in waiting:
+            r.close()
