@@ -101,6 +101,7 @@ void shard_actor::route(publish_batch& batch) {
   auto retained_before = static_cast<int64_t>(retained_.size());
   clocks now{clock::now(), store_ ? storage::wall_clock_now() : 0};
   deliveries_expected_ = std::min<size_t>(batch.messages.size(), max_reserved_deliveries);
+  last_matches_.valid = false;
   bool exactly_once = false;
   for (const auto& msg : batch.messages) {
     route_one(msg);
@@ -371,44 +372,29 @@ void shard_actor::encode_once(const message_ptr& msg) {
 void shard_actor::route_one(const message_ptr& msg) {
   if (msg->retain)
     retained_.set(msg);
-  auto msg_qos = static_cast<uint8_t>(msg->qos_level);
+  if (last_matches_.valid && last_matches_.topic == msg->topic) {
+    for (const auto& entry : last_matches_.entries)
+      deliver_plain(entry, msg);
+    return;
+  }
   shared_matches_.clear();
+  last_matches_.entries.clear();
   trie_.match(
       msg->topic,
       [&](const subscription_entry& entry) {
-        if (entry.no_local) {
-          auto it = subscribers_.find(entry.subscriber);
-          if (it != subscribers_.end() && it->second.client_id == msg->publisher.view())
-            return;  // MQTT-3.8.3-3
-        }
-        auto qos = std::min(msg_qos, entry.max_qos);
-        bool retain = entry.retain_as_published && msg->retain;  // MQTT-3.3.1-12, -13
-        // Overlapping subscriptions of one client give one delivery with the highest QoS and every
-        // subscription identifier (MQTT-3.3.4-2, -3): merge into this message's delivery if there is one.
-        auto [found, added] = batch_of_subscriber_.try_emplace(entry.subscriber, batches_.size());
-        if (!added) {
-          auto& last = batches_[found->second].second.deliveries.back();
-          if (last.msg == msg) {
-            last.qos = std::max(last.qos, qos);
-            last.retain = last.retain || retain;
-            if (entry.subscription_id != 0)
-              last.subscription_ids.push_back(entry.subscription_id);
-            return;
-          }
-        }
-        auto& slot = delivery_slot(entry.subscriber, found->second, added);
-        slot.msg = msg;
-        slot.qos = qos;
-        slot.retain = retain;
-        if (entry.subscription_id != 0)
-          slot.subscription_ids.push_back(entry.subscription_id);
+        last_matches_.entries.push_back(entry);
+        deliver_plain(entry, msg);
       },
       [&](const subscription_entry& entry) { shared_matches_.push_back(entry); },
       [&](const subscription_entry& entry) {
         auto it = subscribers_.find(entry.subscriber);
         return it != subscribers_.end() && it->second.link.sink != nullptr;
       });
+  last_matches_.valid = shared_matches_.empty();
+  if (last_matches_.valid)
+    last_matches_.topic = msg->topic;
   // A shared subscription is a subscription of its own: never merged with the member's other ones.
+  auto msg_qos = static_cast<uint8_t>(msg->qos_level);
   for (const auto& entry : shared_matches_) {
     auto& slot = delivery_slot(entry.subscriber);
     slot.msg = msg;
@@ -417,6 +403,35 @@ void shard_actor::route_one(const message_ptr& msg) {
     if (entry.subscription_id != 0)
       slot.subscription_ids.push_back(entry.subscription_id);
   }
+}
+
+void shard_actor::deliver_plain(const subscription_entry& entry, const message_ptr& msg) {
+  if (entry.no_local) {
+    auto it = subscribers_.find(entry.subscriber);
+    if (it != subscribers_.end() && it->second.client_id == msg->publisher.view())
+      return;  // MQTT-3.8.3-3
+  }
+  auto qos = std::min(static_cast<uint8_t>(msg->qos_level), entry.max_qos);
+  bool retain = entry.retain_as_published && msg->retain;  // MQTT-3.3.1-12, -13
+  // Overlapping subscriptions of one client give one delivery with the highest QoS and every subscription
+  // identifier (MQTT-3.3.4-2, -3): merge into this message's delivery if there is one.
+  auto [found, added] = batch_of_subscriber_.try_emplace(entry.subscriber, batches_.size());
+  if (!added) {
+    auto& last = batches_[found->second].second.deliveries.back();
+    if (last.msg == msg) {
+      last.qos = std::max(last.qos, qos);
+      last.retain = last.retain || retain;
+      if (entry.subscription_id != 0)
+        last.subscription_ids.push_back(entry.subscription_id);
+      return;
+    }
+  }
+  auto& slot = delivery_slot(entry.subscriber, found->second, added);
+  slot.msg = msg;
+  slot.qos = qos;
+  slot.retain = retain;
+  if (entry.subscription_id != 0)
+    slot.subscription_ids.push_back(entry.subscription_id);
 }
 
 void shard_actor::on_subscribe_done(const subscribe_done& done) {

@@ -86,6 +86,8 @@ class shard_actor : public caf::event_based_actor {
 
   void route(publish_batch& batch);
   void route_one(const message_ptr& msg);
+  /// Adds `msg`'s delivery through a plain (unshared) subscription.
+  void deliver_plain(const subscription_entry& entry, const message_ptr& msg);
   /// Adds what `msg` and its deliveries change in storage to `writes_`.
   void persist(const message_ptr& msg, const clocks& now);
   void send_deliveries(std::vector<std::pair<uint64_t, delivery_batch>>& batches);
@@ -125,6 +127,15 @@ class shard_actor : public caf::event_based_actor {
   size_t deliveries_expected_ = 0;  // per subscriber in the batch being routed
   static constexpr size_t max_reserved_deliveries = 32;
   std::vector<subscription_entry> shared_matches_;
+  // The plain subscriptions that the batch's last topic matched, when it matched no shared one (whose member
+  // is picked per message): the next message of the batch on that topic, which is most of a device's burst,
+  // reuses them instead of walking the trie. Valid within one `route`, over which the trie does not change.
+  struct last_topic_matches {
+    bool valid = false;
+    std::string topic;
+    std::vector<subscription_entry> entries;
+  };
+  last_topic_matches last_matches_;
   struct delivery_ref {
     uint64_t subscriber;
     size_t batch;

@@ -2,11 +2,13 @@
 shared subscriptions."""
 
 import pytest
+
+import raw_mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from mqtt_helpers import V5, mqhub_only, props, unique_id
-from mqtt_helpers import clients  # noqa: F401,F811 (pytest fixtures)
+from mqtt_helpers import clients, raws  # noqa: F401,F811 (pytest fixtures)
 
 def base(name):
     return f"sub-{name}-{unique_id('t')}"
@@ -175,6 +177,44 @@ def test_shared_subscription_splits_messages_between_members(broker, clients):
     assert everything == list(range(n)), \
         f"expected the two members together to get each of the {n} messages exactly once, got {per_member}"
     assert all(per_member), f"expected both members to receive some of the messages, got {per_member}"
+
+
+def test_a_burst_on_one_topic_is_routed_per_message(broker, clients, raws):
+    # One TCP write of PUBLISHes mostly on one topic, with a second topic in between: the broker routes such a
+    # burst as one batch, so each message must still get its own shared member, its overlapping subscriptions'
+    # identifiers and No Local, and the other topic's subscribers only their topic.
+    t, other_topic = base("burst"), base("burst-other")
+    members = [clients(broker, protocol=V5) for _ in range(2)]
+    for member in members:
+        member.subscribe(f"$share/g/{t}", 1)
+    overlapping = clients(broker, protocol=V5)
+    overlapping.subscribe(t, properties=props(PacketTypes.SUBSCRIBE, SubscriptionIdentifier=1),
+                          options=SubscribeOptions(qos=1))
+    overlapping.subscribe(f"{t}/#", properties=props(PacketTypes.SUBSCRIBE, SubscriptionIdentifier=2),
+                          options=SubscribeOptions(qos=1))
+    other = clients(broker, protocol=V5)
+    other.subscribe(other_topic, 1)
+    publisher = raws(broker, version=5)
+    publisher.connect(unique_id("burst"))
+    publisher.subscribe(1, [(t, 0x04)])  # No Local, QoS 0
+    n = 40
+    topics = [other_topic if i % 10 == 5 else t for i in range(n)]
+    publisher.sock.send(b"".join(raw_mqtt.publish(topic, str(i).encode(), version=5) for i, topic in enumerate(topics)))
+    on_t = [i for i, topic in enumerate(topics) if topic == t]
+    got = deliveries(overlapping, len(on_t))
+    ids_of = {}
+    for m in got:
+        ids_of.setdefault(int(m.payload), []).extend(m.properties.SubscriptionIdentifier)
+    # MQTT-3.3.4-4/5 (5.0): one copy with both identifiers, or one copy per subscription with its own.
+    assert list(ids_of) == on_t, f"expected the burst's messages on {t} in order, got {list(ids_of)}"
+    assert all(sorted(ids) == [1, 2] for ids in ids_of.values()), f"expected identifiers 1 and 2 each: {ids_of}"
+    per_member = [[int(m.payload) for m in member.drain(0.5)] for member in members]
+    # MQTT 4.8.2 (5.0): each message to a shared subscription goes to exactly one of its members.
+    assert sorted(per_member[0] + per_member[1]) == on_t, f"expected each message once across members: {per_member}"
+    assert all(per_member), f"expected both members to get part of the burst, got {per_member}"
+    assert [int(m.payload) for m in deliveries(other, n - len(on_t))] == [i for i in range(n) if i not in on_t]
+    # MQTT-3.8.3-3 (5.0): No Local.
+    assert publisher.sock.read_packet(0.3) is None, "expected no copy of its own burst with No Local"
 
 
 @mqhub_only("mosquitto 2.0 keeps choosing offline members of a shared subscription")
