@@ -113,6 +113,8 @@ void shard_actor::route(publish_batch& batch) {
   if (auto delta = static_cast<int64_t>(retained_.size()) - retained_before; delta != 0)
     stats_->retained_messages.fetch_add(delta, std::memory_order_relaxed);
   batch_of_subscriber_.clear();
+  if (last_matches_.entries.capacity() > max_kept_matches)
+    std::vector<subscription_entry>().swap(last_matches_.entries);  // a topic with a crowd of subscribers
   if (!store_) {
     send_deliveries(batches_);
     return;

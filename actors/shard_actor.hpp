@@ -136,6 +136,7 @@ class shard_actor : public caf::event_based_actor {
     std::vector<subscription_entry> entries;
   };
   last_topic_matches last_matches_;
+  static constexpr size_t max_kept_matches = 1024;  // entries' room kept between batches
   struct delivery_ref {
     uint64_t subscriber;
     size_t batch;

@@ -22,6 +22,25 @@ namespace {
 // accepting thread from its own clients.
 constexpr size_t max_accepts_per_wake = 64;
 
+// accept(2): the connection's own error, or one of the network's that Linux passes on; the next may be fine.
+bool gone_before_taken(int error) {
+  switch (error) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 listener::accepted_batch::~accepted_batch() {
@@ -33,15 +52,16 @@ listener::accepted_batch::~accepted_batch() {
 listener::listener(io_pool& pool, const asio::ip::tcp::endpoint& at, std::string network,
                    connection_factory make_connection)
     : pool_(pool),
-      network_(std::move(network)),
-      make_connection_(std::move(make_connection)),
+      starter_(std::make_shared<connection_starter>()),
       acceptor_(pool.at(0)),
       retry_timer_(pool.at(0)) {
+  starter_->network = std::move(network);
+  starter_->make_connection = std::move(make_connection);
   acceptor_.open(at.protocol());
   acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
-  // Linux hands both on to every accepted socket: no setsockopt per connection.
+  // Linux hands TCP_NODELAY on to every accepted socket: no setsockopt per connection.
   acceptor_.set_option(asio::ip::tcp::no_delay(true));
-  acceptor_.non_blocking(true);
+  acceptor_.non_blocking(true);  // accept4 returns EAGAIN once the backlog is empty
   acceptor_.bind(at);
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
@@ -51,6 +71,7 @@ void listener::start() {
 }
 
 void listener::stop() {
+  starter_->stopped = true;
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
@@ -79,8 +100,8 @@ void listener::accept_ready() {
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK)
         break;
-      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-        continue;  // that client gave up before we took it
+      if (gone_before_taken(errno))
+        continue;
       // E.g. out of file descriptors: try again shortly instead of spinning on the error.
       spdlog::warn("accept failed: {}", std::strerror(errno));
       hand_over(batches);
@@ -104,13 +125,15 @@ void listener::hand_over(std::vector<accepted_batch>& batches) {
     if (batches[i].sockets.empty())
       continue;
     auto& io = pool_.at(i);
-    asio::post(io, [self = shared_from_this(), &io, batch = std::move(batches[i])]() mutable {
-      self->start_connections(io, batch);
+    asio::post(io, [starter = starter_, &io, batch = std::move(batches[i])]() mutable {
+      starter->start(io, batch);
     });
   }
 }
 
-void listener::start_connections(asio::io_context& io, accepted_batch& batch) {
+void listener::connection_starter::start(asio::io_context& io, accepted_batch& batch) const {
+  if (stopped)
+    return;  // the node is shutting down: the batch closes the sockets
   for (auto& [fd, remote] : batch.sockets) {
     try {
       tcp_socket socket(io);
@@ -118,8 +141,8 @@ void listener::start_connections(asio::io_context& io, accepted_batch& batch) {
       fd = -1;  // the socket closes it from here on
       peer_identity peer;
       peer.address = remote.address().to_string() + ":" + std::to_string(remote.port());
-      peer.network = network_;
-      if (auto connection = make_connection_(std::move(socket), std::move(peer)))
+      peer.network = network;
+      if (auto connection = make_connection(std::move(socket), std::move(peer)))
         connection->start();
     } catch (const std::exception& e) {
       // E.g. out of file descriptors or memory for this one client: the others and the node carry on.

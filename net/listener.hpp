@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,7 +29,7 @@ class listener : public std::enable_shared_from_this<listener> {
   void start();
   void stop();
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-  const std::string& network() const { return network_; }
+  const std::string& network() const { return starter_->network; }
 
  private:
   /// Sockets accepted in one wake-up for one thread of the pool; closes those it still holds when dropped
@@ -41,14 +42,21 @@ class listener : public std::enable_shared_from_this<listener> {
     std::vector<std::pair<int, boost::asio::ip::tcp::endpoint>> sockets;
   };
 
+  /// What starting a batch's connections takes, on their own thread. Shared with the posted batches, which
+  /// must not keep the listener (its acceptor is on another thread's context) alive at shutdown.
+  struct connection_starter {
+    std::string network;
+    connection_factory make_connection;
+    std::atomic<bool> stopped{false};  // batches that arrive later close their sockets
+    void start(boost::asio::io_context& io, accepted_batch& batch) const;
+  };
+
   void accept_next();
   void accept_ready();
   void hand_over(std::vector<accepted_batch>& batches);
-  void start_connections(boost::asio::io_context& io, accepted_batch& batch);
 
   io_pool& pool_;
-  std::string network_;
-  connection_factory make_connection_;
+  std::shared_ptr<connection_starter> starter_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
 };

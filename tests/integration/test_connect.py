@@ -219,7 +219,9 @@ def test_clients_beyond_the_descriptor_limit_wait_and_get_in_once_descriptors_fr
         for r in waiting:
             r.send(raw_mqtt.connect(unique_id(), version=4))
         assert all(r.read_packet(0.5) is None for r in waiting), "expected no CONNACK while no descriptor is free"
-        assert "accept failed" in broker.log(), "expected the failed accept to be logged"
+        failures = broker.log().count("accept failed")
+        # Retried every 100 ms, not in a loop: about 10 in the second the two clients waited.
+        assert 1 <= failures <= 30, f"expected the failed accept logged and retried calmly, got {failures} lines"
         for r in first:
             r.close()
         for r in waiting:

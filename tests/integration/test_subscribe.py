@@ -217,6 +217,26 @@ def test_a_burst_on_one_topic_is_routed_per_message(broker, clients, raws):
     assert publisher.sock.read_packet(0.3) is None, "expected no copy of its own burst with No Local"
 
 
+def test_a_subscriber_added_between_bursts_gets_the_next_burst(broker, clients, raws):
+    # The subscriptions a burst's topic matched are not reused by the next burst: a new subscriber counts.
+    t = base("burst-new")
+    first = clients(broker, protocol=V5)
+    first.subscribe(t, 1)
+    publisher = raws(broker, version=5)
+    publisher.connect(unique_id("burst"))
+
+    def burst(tag):
+        publisher.sock.send(b"".join(raw_mqtt.publish(t, f"{tag}{i}".encode(), version=5) for i in range(10)))
+
+    burst("a")
+    assert len(deliveries(first, 10)) == 10, "expected the first burst at the first subscriber"
+    second = clients(broker, protocol=V5)
+    second.subscribe(t, 1)
+    burst("b")
+    got = [m.payload for m in deliveries(second, 10)]
+    assert got == [f"b{i}".encode() for i in range(10)], f"expected the second burst at the new subscriber, got {got}"
+
+
 @mqhub_only("mosquitto 2.0 keeps choosing offline members of a shared subscription")
 def test_shared_subscription_passes_over_an_offline_member(broker, clients):
     t = base("shared-offline")
