@@ -101,7 +101,7 @@ void shard_actor::route(publish_batch& batch) {
   auto retained_before = static_cast<int64_t>(retained_.size());
   clocks now{clock::now(), store_ ? storage::wall_clock_now() : 0};
   deliveries_expected_ = std::min<size_t>(batch.messages.size(), max_reserved_deliveries);
-  last_matches_.valid = false;
+  last_matches_.topic = nullptr;
   bool exactly_once = false;
   for (const auto& msg : batch.messages) {
     route_one(msg);
@@ -374,7 +374,7 @@ void shard_actor::encode_once(const message_ptr& msg) {
 void shard_actor::route_one(const message_ptr& msg) {
   if (msg->retain)
     retained_.set(msg);
-  if (last_matches_.valid && last_matches_.topic == msg->topic) {
+  if (last_matches_.topic && *last_matches_.topic == msg->topic) {
     for (const auto& entry : last_matches_.entries)
       deliver_plain(entry, msg);
     return;
@@ -392,9 +392,7 @@ void shard_actor::route_one(const message_ptr& msg) {
         auto it = subscribers_.find(entry.subscriber);
         return it != subscribers_.end() && it->second.link.sink != nullptr;
       });
-  last_matches_.valid = shared_matches_.empty();
-  if (last_matches_.valid)
-    last_matches_.topic = msg->topic;
+  last_matches_.topic = shared_matches_.empty() ? &msg->topic : nullptr;
   // A shared subscription is a subscription of its own: never merged with the member's other ones.
   auto msg_qos = static_cast<uint8_t>(msg->qos_level);
   for (const auto& entry : shared_matches_) {

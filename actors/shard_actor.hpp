@@ -129,10 +129,10 @@ class shard_actor : public caf::event_based_actor {
   std::vector<subscription_entry> shared_matches_;
   // The plain subscriptions that the batch's last topic matched, when it matched no shared one (whose member
   // is picked per message): the next message of the batch on that topic, which is most of a device's burst,
-  // reuses them instead of walking the trie. Valid within one `route`, over which the trie does not change.
+  // reuses them instead of walking the trie. Valid within one `route`, over which the trie does not change
+  // and the batch keeps the message whose topic this points to.
   struct last_topic_matches {
-    bool valid = false;
-    std::string topic;
+    const std::string* topic = nullptr;  // null: nothing to reuse
     std::vector<subscription_entry> entries;
   };
   last_topic_matches last_matches_;
