@@ -38,4 +38,32 @@ std::string_view shared_client_id::view() const {
   return {reinterpret_cast<const char*>(block_ + 1), block_->size};
 }
 
+prepaid_client_id& prepaid_client_id::operator=(prepaid_client_id&& other) noexcept {
+  if (this != &other) {
+    give_back_unspent();
+    id_ = std::move(other.id_);
+    prepaid_ = std::exchange(other.prepaid_, 0);
+  }
+  return *this;
+}
+
+shared_client_id prepaid_client_id::take() {
+  shared_client_id taken;
+  if (id_.block_ == nullptr)
+    return taken;
+  if (prepaid_ == 0) {
+    id_.block_->references.fetch_add(references_per_refill, std::memory_order_relaxed);
+    prepaid_ = references_per_refill;
+  }
+  --prepaid_;
+  taken.block_ = id_.block_;
+  return taken;
+}
+
+void prepaid_client_id::give_back_unspent() {
+  // Never the last reference (id_ holds one); release, as any owner's drop, for the one that frees it.
+  if (prepaid_ > 0)
+    id_.block_->references.fetch_sub(std::exchange(prepaid_, 0), std::memory_order_release);
+}
+
 }  // namespace mqhub::actors

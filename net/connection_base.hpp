@@ -185,7 +185,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   size_t read_offered_ = 0;  // free space handed to the read in progress
 
   // Protocol state (connection thread only).
-  actors::shared_client_id client_id_;  // shared with every message this connection publishes
+  actors::prepaid_client_id client_id_;  // shared with every message this connection publishes
   caf::actor session_;
   std::shared_ptr<const client_access> access_;
   std::chrono::steady_clock::time_point last_packet_at_;

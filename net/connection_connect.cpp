@@ -76,7 +76,7 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
     return;
   }
   access_ = std::move(decision.access);
-  client_id_ = actors::shared_client_id(connect.client_id);
+  client_id_ = actors::prepaid_client_id(actors::shared_client_id(connect.client_id));
 
   const auto& limits = services_->limits;
   keep_alive_ = connect.keep_alive;

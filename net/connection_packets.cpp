@@ -109,7 +109,7 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
   auto& batch = to_shards_[shard];
   // What the message will hold in a shard's mailbox, near enough: small messages are mostly the object.
   batch.inbound_bytes += sizeof(actors::message) + publish.topic.size() + publish.payload.size();
-  batch.messages.push_back(actors::make_message(std::move(publish), client_id_, read_at_));
+  batch.messages.push_back(actors::make_message(std::move(publish), client_id_.take(), read_at_));
   if (qos != mqtt::qos::at_least_once)
     return;
   if (services_->durable)
