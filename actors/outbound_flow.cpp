@@ -22,20 +22,24 @@ const std::deque<inflight_entry>& outbound_flow::inflight() const {
 }
 
 const inflight_entry& outbound_flow::start(delivery item) {
-  // Ids are handed out in order and the window is below 65535, so the next id is never still in flight;
-  // unless entries were restored, whose ids need not follow their stored order.
-  if (ids_restored_ && inflight_count() == 0)
-    ids_restored_ = false;
+  // Ids are handed out in order, so the next id is still in flight only after a whole cycle of ids, and the
+  // first to come round is then the oldest entry's: a client that held one (say a QoS 2 message it never
+  // answered) while it acknowledged thousands after it. From then on, as after a restore (whose ids need
+  // not follow their stored order), every fresh id is looked up until nothing is in flight.
+  if (inflight_count() == 0)
+    ids_may_repeat_ = false;
   do {
     uint16_t last = low_ids_ ? 32767 : 65535;
     last_packet_id_ = static_cast<uint16_t>(last_packet_id_ >= last ? 1 : last_packet_id_ + 1);
-  } while (ids_restored_ && find(last_packet_id_));
+    ids_may_repeat_ =
+        ids_may_repeat_ || (inflight_count() > 0 && inflight_->front().packet_id == last_packet_id_);
+  } while (ids_may_repeat_ && find(last_packet_id_));
   return made(inflight_).emplace_back(inflight_entry{std::move(item), last_packet_id_, false});
 }
 
 void outbound_flow::restore_inflight(delivery item, uint16_t packet_id, bool released) {
   last_packet_id_ = packet_id;
-  ids_restored_ = true;
+  ids_may_repeat_ = true;
   if (released)
     item.msg.reset();
   made(inflight_).emplace_back(inflight_entry{std::move(item), packet_id, released, true});

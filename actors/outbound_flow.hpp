@@ -29,7 +29,10 @@ class outbound_flow {
   void set_window(size_t window) { window_ = static_cast<uint32_t>(std::min<size_t>(window, 65535)); }
   /// Fresh packet ids stay below 32768: the connection sends with the others (see
   /// subscriber_link::direct_qos1).
-  void use_low_packet_ids(bool low) { low_ids_ = low; }
+  void use_low_packet_ids(bool low) {
+    low_ids_ = low;
+    ids_may_repeat_ = ids_may_repeat_ || inflight_count() > 0;  // a shorter cycle comes round sooner
+  }
   bool window_open() const { return inflight_count() < window_; }
 
   /// Records `item` as sent with a fresh packet id and returns the entry.
@@ -93,7 +96,7 @@ class outbound_flow {
   uint32_t window_ = 65535;  // at most 65,535: packet ids
   uint32_t queued_qos0_ = 0;
   uint16_t last_packet_id_ = 0;
-  bool ids_restored_ = false;  // inflight holds restored entries: fresh ids must skip theirs
+  bool ids_may_repeat_ = false;  // an entry in flight may hold the next id: restored, or held a whole cycle
   bool low_ids_ = false;
 };
 

@@ -132,6 +132,27 @@ TEST(outbound_flow, fresh_ids_skip_restored_ids_still_in_flight) {
   EXPECT_EQ(flow.start(make_delivery(1)).packet_id, 10);
 }
 
+TEST(outbound_flow, fresh_ids_skip_an_id_the_client_has_held_for_a_whole_cycle) {
+  // A QoS 2 message whose PUBREC never comes while the client acknowledges everything after it: its id must
+  // not be handed out again, or the client would see two flows under one id (MQTT-2.2.1-3).
+  for (bool low : {false, true}) {
+    outbound_flow flow(10);
+    flow.use_low_packet_ids(low);
+    const uint16_t held = flow.start(make_delivery(2)).packet_id;
+    const uint16_t held_later = flow.start(make_delivery(2)).packet_id;
+    const int cycle = low ? 32767 : 65535;
+    for (int i = 0; i < 2 * cycle; ++i) {
+      auto id = flow.start(make_delivery(1)).packet_id;
+      ASSERT_NE(id, held);
+      ASSERT_NE(id, held_later);
+      ASSERT_TRUE(flow.complete(id, false));
+    }
+    EXPECT_TRUE(flow.release(held));
+    EXPECT_TRUE(flow.complete(held, true));
+    EXPECT_EQ(flow.inflight_count(), 1U);
+  }
+}
+
 TEST(outbound_flow, for_each_visits_inflight_then_queued) {
   outbound_flow flow(5);
   flow.set_window(1);
