@@ -17,6 +17,7 @@
 #include "actors/messages.hpp"
 #include "actors/outbound_flow.hpp"
 #include "actors/packet_writer.hpp"
+#include "actors/queue_drop_report.hpp"
 #include "actors/session_limits.hpp"
 #include "actors/shard_map.hpp"
 
@@ -121,7 +122,6 @@ class session_actor : public caf::event_based_actor {
   void flush();
   /// Counts messages the full queue dropped; the log hears of them at most every few seconds.
   void note_queue_drop(const delivery& dropped);
-  void report_queue_drops();
   bool v5() const { return version_ == net::mqtt::protocol_version::v5; }
 
   // Members by size, small ones packed at the end: every byte here is paid by every connected client, and
@@ -139,10 +139,6 @@ class session_actor : public caf::event_based_actor {
   packet_writer& writer();
   void hand_output_to(connection_sink* sink);
   /// Made by the first drop of a full queue: most sessions never have one.
-  struct queue_drop_report {
-    uint64_t unreported = 0;
-    clock::time_point reported_at{};
-  };
   std::unique_ptr<queue_drop_report> queue_drops_;
 
   // Session state.

@@ -137,22 +137,12 @@ void session_actor::note_queue_drop(const delivery& dropped) {
   context_->stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
   if (!queue_drops_)
     queue_drops_ = std::make_unique<queue_drop_report>();
-  ++queue_drops_->unreported;
-}
-
-void session_actor::report_queue_drops() {
-  auto now = clock::now();
-  if (now - queue_drops_->reported_at < std::chrono::seconds(10))
-    return;
-  spdlog::warn("session {}: queue full ({} messages), {} messages dropped", client_id_,
-               context_->limits.queue_limit, queue_drops_->unreported);
-  queue_drops_->unreported = 0;
-  queue_drops_->reported_at = now;
+  queue_drops_->count(1);
 }
 
 void session_actor::flush() {
-  if (queue_drops_ && queue_drops_->unreported > 0)
-    report_queue_drops();
+  if (queue_drops_)
+    queue_drops_->log_if_due(client_id_, context_->limits.queue_limit);
   commit_writes();
   if (output_held())
     return;  // on_commit flushes

@@ -7,6 +7,8 @@
 
 #include "actors/messages.hpp"
 #include "actors/packet_writer.hpp"
+#include "actors/queue_drop_report.hpp"
+#include "actors/shared_client_id.hpp"
 #include "net/mqtt/packet.hpp"
 
 namespace mqhub::net {
@@ -26,11 +28,11 @@ class direct_qos1_flow {
     uint64_t dropped = 0;  // too large for the client (MQTT-3.1.2-25) or beyond the queue limit
   };
 
-  direct_qos1_flow(uint16_t window, size_t queue_limit, mqtt::protocol_version version,
-                   uint32_t maximum_packet_size);
+  direct_qos1_flow(actors::shared_client_id client_id, uint16_t window, size_t queue_limit,
+                   mqtt::protocol_version version, uint32_t maximum_packet_size);
 
   /// Encodes into `out` what the window takes, in order, and queues the rest; an expired message is
-  /// dropped unsent (MQTT-3.3.2-5).
+  /// dropped unsent (MQTT-3.3.2-5), and so is one the full queue has no room for (logged, as a session's).
   counts offer(std::vector<actors::delivery>& deliveries, actors::clock::time_point now,
                actors::packet_writer& out);
 
@@ -57,6 +59,8 @@ class direct_qos1_flow {
   uint64_t ids_taken_ = 0;
   std::deque<actors::delivery> queue_;
   size_t queue_limit_;
+  actors::shared_client_id client_id_;  // for the log
+  actors::queue_drop_report queue_drops_;
   uint32_t maximum_packet_size_;
   uint16_t window_;
   uint16_t last_packet_id_ = 65535;  // the first one taken is first_packet_id

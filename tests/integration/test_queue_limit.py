@@ -8,10 +8,12 @@ message to drop, so only the count, the order and "QoS 0 first" (mqhub's documen
 
 import os
 import re
+import time
 
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 
+import raw_mqtt
 from mqtt_helpers import clients, props, unique_id  # noqa: F401 (clients is a fixture)
 
 MOSQUITTO = os.environ.get("MQHUB_TEST_BROKER") == "mosquitto"
@@ -102,3 +104,45 @@ def test_qos0_messages_are_dropped_before_qos1_messages(start_broker, clients):
     got = resume_and_collect(broker, clients, client_id, QUEUE_LIMIT)
     expected = [f"q1-{i:02d}".encode() for i in range(QUEUE_LIMIT)]
     assert got == expected, f"expected the {QUEUE_LIMIT} QoS 1 messages kept (QoS 0 dropped first), got {got}"
+
+
+def test_a_connected_subscriber_that_stops_acknowledging_keeps_only_the_queue_limit_and_the_drops_are_logged(
+        start_broker, clients):
+    # A clean session's QoS 1 goes out from its connection (packet ids from 32768 on); beyond the client's window
+    # it waits in a queue of --session-queue-limit like a session's, and what overflows is logged the same way.
+    broker = start_broker(ARGS)
+    topic = f"queue/{unique_id()}"
+    client_id = unique_id("stalled")
+    sub = raw_mqtt.RawClient(broker.host, broker.port)
+    sub.connect(client_id=client_id, properties=[(raw_mqtt.RECEIVE_MAXIMUM, 8)])
+    sub.send(raw_mqtt.subscribe(1, [(topic, 1)]))
+    sub.expect(raw_mqtt.SUBACK)
+    pub = clients(broker)
+    for i in range(40):
+        pub.publish(topic, f"m{i:02d}".encode(), qos=1)
+
+    def read_publishes(quiet=1.0):
+        got = []
+        while (pkt := sub.read_packet(timeout=quiet)) is not None:
+            assert pkt[0] == raw_mqtt.PUBLISH, f"expected only PUBLISH packets, got type {pkt[0]}"
+            got.append(raw_mqtt.parse_publish(pkt[1], pkt[2]))
+        return got
+
+    window = read_publishes()
+    assert 1 <= len(window) <= 8, f"expected at most Receive Maximum (8) unacknowledged, got {window}"
+    assert all(p.packet_id >= 32768 for p in window), f"expected the connection's own packet ids, got {window}"
+    deadline = time.monotonic() + 5
+    while f"session {client_id}: queue full ({QUEUE_LIMIT} messages)" not in broker.log():
+        assert time.monotonic() < deadline, "expected a log line naming the connected client's queue drops"
+        time.sleep(0.1)
+    received = list(window)
+    batch = window
+    while batch:  # acknowledging frees the window for the queued ones
+        for p in batch:
+            sub.send(raw_mqtt.puback(p.packet_id))
+        batch = read_publishes()
+        received += batch
+    got = [p.payload for p in received]
+    assert len(got) == len(window) + QUEUE_LIMIT, f"expected the window then the {QUEUE_LIMIT} queued, got {got}"
+    assert got == sorted(set(got)), f"expected them distinct and in publish order, got {got}"
+    sub.close()

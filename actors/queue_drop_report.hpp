@@ -1,0 +1,27 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace mqhub::actors {
+
+/// Messages a client's full queue dropped, logged at most once per interval: a client that cannot keep up
+/// costs the log a line per interval, not one per message. Sessions and connections (for the QoS 1 they
+/// complete themselves) log the same line, so an operator finds one client's drops under one search.
+class queue_drop_report {
+ public:
+  static constexpr auto interval = std::chrono::seconds(10);
+
+  void count(uint64_t dropped) { unreported_ += dropped; }
+
+  /// Logs what is unreported unless the last line is under `interval` old.
+  void log_if_due(std::string_view client_id, size_t queue_limit);
+
+ private:
+  uint64_t unreported_ = 0;
+  std::chrono::steady_clock::time_point reported_at_{};
+};
+
+}  // namespace mqhub::actors
