@@ -1,6 +1,5 @@
 #include <utility>
 
-#include <spdlog/spdlog.h>
 #include <caf/actor_cast.hpp>
 
 #include "actors/session_actor.hpp"
