@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -91,7 +92,16 @@ void listener::accept_next() {
 // registered with its own thread's reactor by that thread, so a connection costs the accepting thread three
 // system calls fewer, and its thread one wake-up per batch instead of two per connection.
 void listener::accept_ready() {
-  std::vector<accepted_batch> batches(pool_.size());
+  std::vector<accepted_batch> batches;
+  try {
+    // Room first: nothing may throw between accept4 and the batch that owns its descriptor.
+    batches.resize(pool_.size());
+    for (auto& batch : batches)
+      batch.sockets.reserve(max_accepts_per_wake);
+  } catch (const std::bad_alloc&) {
+    retry_shortly("out of memory");
+    return;
+  }
   for (size_t taken = 0; taken < max_accepts_per_wake; ++taken) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
@@ -102,14 +112,8 @@ void listener::accept_ready() {
         break;
       if (gone_before_taken(errno))
         continue;
-      // E.g. out of file descriptors: try again shortly instead of spinning on the error.
-      spdlog::warn("accept failed: {}", std::strerror(errno));
       hand_over(batches);
-      retry_timer_.expires_after(std::chrono::milliseconds(100));
-      retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
-        if (self->acceptor_.is_open())
-          self->accept_next();
-      });
+      retry_shortly(std::strerror(errno));  // e.g. out of file descriptors
       return;
     }
     asio::ip::tcp::endpoint peer;
@@ -118,6 +122,16 @@ void listener::accept_ready() {
   }
   hand_over(batches);
   accept_next();
+}
+
+void listener::retry_shortly(std::string_view why) {
+  // Waiting instead of spinning on the error: the backlog keeps the clients until there is room.
+  spdlog::warn("accept failed: {}", why);
+  retry_timer_.expires_after(std::chrono::milliseconds(100));
+  retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+    if (self->acceptor_.is_open())
+      self->accept_next();
+  });
 }
 
 void listener::hand_over(std::vector<accepted_batch>& batches) {

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -53,6 +54,7 @@ class listener : public std::enable_shared_from_this<listener> {
 
   void accept_next();
   void accept_ready();
+  void retry_shortly(std::string_view why);
   void hand_over(std::vector<accepted_batch>& batches);
 
   io_pool& pool_;
