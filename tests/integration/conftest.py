@@ -12,7 +12,6 @@ libwebsockets (a `protocol websockets` listener fails with "Unable to start any 
 """
 
 import os
-import random
 import shutil
 import signal
 import socket
@@ -24,25 +23,9 @@ import time
 import pytest
 
 import tls_helpers
+from local_ports import HOST, free_port  # noqa: F401 (tests import both from here)
 
-HOST = "127.0.0.1"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    """A free port below the kernel's ephemeral range: one from inside it can be taken, between here and the
-    broker's bind, by a client socket of a test running in parallel (seen as "bind: Address already in use")."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        ephemeral_low = int(f.read().split()[0])
-    for _ in range(200):
-        port = random.randrange(max(1024, ephemeral_low - 12000), ephemeral_low)
-        with socket.socket() as s:
-            try:
-                s.bind((HOST, port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below the ephemeral range")
 
 
 def wait_for_port(port, timeout=10.0):
