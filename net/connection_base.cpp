@@ -25,8 +25,6 @@ constexpr size_t busy_buffer_size = size_t{64} * 1024;
 constexpr size_t min_read_space = 256;
 // A burst waits at most this many reads for its flush (see defer_flush).
 constexpr uint8_t max_unflushed_reads = 32;
-// A flush of one read with at most this many PUBLISHes is light load: they are routed on this thread.
-constexpr size_t light_flush_messages = 4;
 
 }  // namespace
 
@@ -139,9 +137,8 @@ void connection_base::on_deferred_flush() {
 }
 
 void connection_base::flush_deferred() {
-  bool light = reads_unflushed_ <= 1;
   reads_unflushed_ = reads_seen_by_flush_ = 0;
-  flush_batches(light);
+  flush_batches();
 }
 
 void connection_base::on_readable(const boost::system::error_code& ec) {
@@ -247,25 +244,24 @@ void connection_base::forget_dormant_session(bool clean_disconnect) {
     actors::publish_will(*services_->shards, std::move(**will), client_id_);  // MQTT-3.1.2-8
 }
 
-void connection_base::flush_batches(bool light) {
-  send_batches(light);
+void connection_base::flush_batches() {
+  send_batches();
   if (!own_out_.empty()) {
     write({std::make_shared<const std::string>(std::move(own_out_))});
     own_out_ = std::string();
   }
 }
 
-void connection_base::send_batches(bool light) {
+void connection_base::send_batches() {
   if (received_ > 0) {
     services_->stats->messages_received.fetch_add(received_, std::memory_order_relaxed);
     received_ = 0;
   }
   const auto& shards = *services_->shards;
-  // Routed here, a batch skips the hop to the shard's thread; in a mailbox, it is routed together with the
-  // other clients' batches that wait there, so under load the mailbox makes fewer, larger writes (issue 5).
-  // Order holds: none of this client's earlier batches may still wait in a mailbox.
-  bool route_here = light && !services_->durable && unsent_messages() <= light_flush_messages &&
-                    bytes_at_shards_.load(std::memory_order_acquire) == 0;
+  // Routed here, a batch skips the hop to the shard's thread: at light load a thread woken, under load the
+  // messages read back from another core's cache (issue 5). Order holds: none of this client's earlier
+  // batches may still wait in a mailbox.
+  bool route_here = !services_->durable && bytes_at_shards_.load(std::memory_order_acquire) == 0;
   for (size_t i = 0; i < to_shards_.size(); ++i) {
     auto& batch = to_shards_[i];
     if (batch.messages.empty())
@@ -362,13 +358,6 @@ void connection_base::routed(size_t inbound_bytes) {
   auto before = bytes_at_shards_.fetch_sub(inbound_bytes, std::memory_order_acq_rel);
   if (before >= resume_below && before - inbound_bytes < resume_below)
     asio::post(io_, [self = shared_from_this()] { self->resume_after_shards(); });
-}
-
-size_t connection_base::unsent_messages() const {
-  size_t messages = 0;
-  for (const auto& batch : to_shards_)
-    messages += batch.messages.size();
-  return messages;
 }
 
 size_t connection_base::unsent_inbound_bytes() const {

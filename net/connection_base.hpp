@@ -139,15 +139,14 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void resume_after_shards();
   /// inbound_bytes of the batches not yet sent to the shards.
   size_t unsent_inbound_bytes() const;
-  size_t unsent_messages() const;
   void start_write();
   void on_written(const boost::system::error_code& ec, size_t bytes);
   void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);
   void queue_own(const net::mqtt::packet& p);
-  /// `light`: what waits came from one read, so it may be routed on this thread (see send_batches).
-  void flush_batches(bool light = false);
+  /// send_batches, then this connection's own packets (acknowledgements) in one write.
+  void flush_batches();
   /// The PUBLISH batches to the shards and the packets for the session; flush_batches without own_out_.
-  void send_batches(bool light = false);
+  void send_batches();
 
   // QoS 1 the connection sends and completes itself (connection_direct_qos1.cpp)
   /// Completes the QoS 1 delivery this connection sent itself under `packet_id` (see open_direct_qos1), if
