@@ -108,12 +108,13 @@ void listener::accept_ready() {
     int fd = ::accept4(acceptor_.native_handle(), reinterpret_cast<sockaddr*>(&address), &length,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
+      const int error = errno;  // before hand_over, whose allocations may set it
+      if (error == EAGAIN || error == EWOULDBLOCK)
         break;
-      if (gone_before_taken(errno))
+      if (gone_before_taken(error))
         continue;
       hand_over(batches);
-      retry_shortly(std::strerror(errno));  // e.g. out of file descriptors
+      retry_shortly(std::strerror(error));  // e.g. out of file descriptors
       return;
     }
     asio::ip::tcp::endpoint peer;
