@@ -4,9 +4,7 @@
 
 namespace mqhub::actors {
 
-void queue_drop_report::log_if_due(std::string_view client_id, size_t queue_limit) {
-  if (unreported_ == 0)
-    return;
+void queue_drop_report::log_unless_recent(std::string_view client_id, size_t queue_limit) {
   auto now = std::chrono::steady_clock::now();
   if (now - reported_at_ < interval)
     return;

@@ -16,10 +16,16 @@ class queue_drop_report {
 
   void count(uint64_t dropped) { unreported_ += dropped; }
 
-  /// Logs what is unreported unless the last line is under `interval` old.
-  void log_if_due(std::string_view client_id, size_t queue_limit);
+  /// Logs what is unreported unless the last line is under `interval` old. Inline up to the common case
+  /// (nothing dropped): it runs per flush of a session and per PUBACK of a connection's own QoS 1.
+  void log_if_due(std::string_view client_id, size_t queue_limit) {
+    if (unreported_ > 0)
+      log_unless_recent(client_id, queue_limit);
+  }
 
  private:
+  void log_unless_recent(std::string_view client_id, size_t queue_limit);
+
   uint64_t unreported_ = 0;
   std::chrono::steady_clock::time_point reported_at_{};
 };
