@@ -50,8 +50,8 @@ class shard_actor : public caf::event_based_actor {
   /// Routes `batch` on the calling thread, as the mailbox would, without the hop to the actor's thread: at
   /// light load that hop (a thread woken, twice with the session's) was most of a message's latency (issue
   /// 5, p99 at 26,000 msg/s), and under load the messages' bytes, read on one core and routed on another,
-  /// were fetched from the other core's cache (pairwise QoS 0: 2.9M -> 3.5M msg/s). Thread-safe. False, with
-  /// `batch` untouched, when the caller must use the mailbox instead: in durable modes (a commit's reply
+  /// were fetched from the other core's cache (pairwise QoS 0: 2.83M -> 3.37M msg/s). Thread-safe. False,
+  /// with `batch` untouched, when the caller must use the mailbox instead: in durable modes (a commit's reply
   /// comes to the actor), once the actor has exited, or while the shard is busy, which a reading thread
   /// should not wait for.
   bool route_here(publish_batch& batch);
