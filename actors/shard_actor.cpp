@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <caf/send.hpp>
 
+#include "actors/scoped_flag.hpp"
 #include "net/mqtt/encoder.hpp"
 #include "storage/key_encoding.hpp"
 
@@ -84,13 +85,7 @@ bool shard_actor::route_here(publish_batch& batch) {
   std::unique_lock guard{mutex_, std::try_to_lock};
   if (!guard.owns_lock() || exited_)
     return false;
-  struct here {
-    bool& flag;
-    explicit here(bool& f) : flag(f) { flag = true; }
-    ~here() { flag = false; }
-    here(const here&) = delete;
-    here& operator=(const here&) = delete;
-  } scope{routing_here_};
+  scoped_flag here{routing_here_, true};
   route(batch);
   return true;
 }

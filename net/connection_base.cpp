@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <caf/send.hpp>
 
+#include "actors/scoped_flag.hpp"
 #include "actors/session_farewell.hpp"
 #include "actors/shard_actor.hpp"
 #include "net/keepalive_sweep.hpp"
@@ -25,6 +26,9 @@ constexpr size_t busy_buffer_size = size_t{64} * 1024;
 constexpr size_t min_read_space = 256;
 // A burst waits at most this many reads for its flush (see defer_flush).
 constexpr uint8_t max_unflushed_reads = 32;
+// A read with this few PUBLISHes that emptied the socket is light load: waiting for more reads would only
+// delay it.
+constexpr size_t max_light_messages = 4;
 
 }  // namespace
 
@@ -195,9 +199,10 @@ bool connection_base::process_buffer(bool may_defer) {
     else
       on_packet(f.first_byte, body);
   }
-  // The limit on what waits at the shards counts only what was sent: a large unsent batch goes now.
+  // The limit on what waits at the shards counts only what was sent: a large unsent batch goes now. So does a
+  // light read (the first of a burst, a few PUBLISHes, the socket emptied): no read would join it.
   bool deferred = may_defer && state_ == state::connected &&
-                  unsent_inbound_bytes() < services_->limits.shard_backlog_limit / 4;
+                  unsent_inbound_bytes() < services_->limits.shard_backlog_limit / 4 && !light_read();
   if (!deferred)
     flush_batches();
   if (begin_ == end_ && buffer_.size() > idle_buffer_size && !last_read_filled_) {
@@ -262,6 +267,7 @@ void connection_base::send_batches() {
   // messages read back from another core's cache (issue 5). Order holds: none of this client's earlier
   // batches may still wait in a mailbox.
   bool route_here = !services_->durable && bytes_at_shards_.load(std::memory_order_acquire) == 0;
+  actors::scoped_flag light{in_light_flush_, route_here && unsent_messages() <= max_light_messages};
   for (size_t i = 0; i < to_shards_.size(); ++i) {
     auto& batch = to_shards_[i];
     if (batch.messages.empty())
@@ -316,7 +322,7 @@ void connection_base::write_deliveries(std::vector<actors::out_buffer> buffers) 
     schedule = queue_deliveries_locked(buffers);
   }
   if (schedule)
-    post_start_write();
+    schedule_write();
 }
 
 bool connection_base::queue_deliveries_locked(std::vector<actors::out_buffer>& buffers) {
@@ -365,6 +371,20 @@ size_t connection_base::unsent_inbound_bytes() const {
   for (const auto& batch : to_shards_)
     bytes += batch.inbound_bytes;
   return bytes;
+}
+
+bool connection_base::light_read() const {
+  if (reads_unflushed_ > 0 || last_read_filled_)
+    return false;
+  auto messages = unsent_messages();
+  return messages > 0 && messages <= max_light_messages;
+}
+
+size_t connection_base::unsent_messages() const {
+  size_t messages = 0;
+  for (const auto& batch : to_shards_)
+    messages += batch.messages.size();
+  return messages;
 }
 
 void connection_base::resume_after_shards() {

@@ -89,6 +89,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   virtual void transport_write(const std::vector<boost::asio::const_buffer>& buffers, write_handler done) = 0;
   /// Closes the transport; pending operations complete with an error.
   virtual void transport_close() = 0;
+  /// The socket any thread may send to itself while it owns the write (plain TCP); -1 when only the
+  /// transport can write (TLS, WebSocket).
+  virtual int transport_socket() const { return -1; }
 
   void on_readable(const boost::system::error_code& ec);
 
@@ -139,6 +142,11 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void resume_after_shards();
   /// inbound_bytes of the batches not yet sent to the shards.
   size_t unsent_inbound_bytes() const;
+  /// PUBLISHes in the batches not yet sent to the shards.
+  size_t unsent_messages() const;
+  /// The read just handled is light load: the first of a burst, with a few PUBLISHes, and it emptied the
+  /// socket.
+  bool light_read() const;
   void start_write();
   void on_written(const boost::system::error_code& ec, size_t bytes);
   void finish(bool clean_disconnect, std::optional<uint32_t> session_expiry);
@@ -147,6 +155,16 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void flush_batches();
   /// The PUBLISH batches to the shards and the packets for the session; flush_batches without own_out_.
   void send_batches();
+
+  // Light load (connection_send_now.cpp)
+  /// For a router's queue_locked true: while this thread routes a light flush it sends at once, as a
+  /// single-threaded broker would, rather than waking the connection's thread; otherwise post_start_write.
+  void schedule_write();
+  /// Sends what is queued from the calling thread, which owns the write (its queue_locked returned true);
+  /// true when all of it went and the write is over, false when the connection's thread has the rest.
+  bool send_now(int socket);
+  /// Set while this thread routes a flush of a few PUBLISHes itself (see send_batches).
+  static thread_local bool in_light_flush_;
 
   // QoS 1 the connection sends and completes itself (connection_direct_qos1.cpp)
   /// Completes the QoS 1 delivery this connection sent itself under `packet_id` (see open_direct_qos1), if

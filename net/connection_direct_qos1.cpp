@@ -38,7 +38,7 @@ void connection_base::write_direct_qos1(std::vector<actors::delivery>& deliverie
     schedule = queue_direct_qos1_locked(writer, done);
   }
   if (schedule)
-    post_start_write();
+    schedule_write();
 }
 
 bool connection_base::take_direct_puback(uint16_t packet_id) {

@@ -61,6 +61,12 @@ class stream_connection : public connection_base {
     }
   }
 
+  int transport_socket() const override {
+    if constexpr (plain_tcp)
+      return const_cast<Stream&>(stream_).native_handle();  // asio's accessor is not const; it reads a field
+    return -1;
+  }
+
   size_t transport_read_now(boost::asio::mutable_buffer into, boost::system::error_code& ec) override {
     if constexpr (plain_tcp)
       return stream_.read_some(into, ec);

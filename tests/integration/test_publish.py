@@ -209,17 +209,14 @@ def test_qos2_packet_id_reused_after_pubcomp_is_a_new_message(broker, clients, r
     assert got == [b"first", b"second"], f"expected both publications in order, got {got}"
 
 
-@pytest.mark.parametrize("version", RAW_VERSIONS)
-def test_a_subscriber_that_stops_reading_gets_every_byte_in_order_when_it_reads_again(broker, raws, version):
-    # Far more than the socket buffers hold: the broker's writes end part way through a packet and the rest
-    # must follow from where the socket stopped, in order, with nothing lost or repeated.
+def check_a_stalled_subscriber_gets_every_byte_in_order(b, raws, version):
     t = topic("stall")
-    sub = raws(broker, version)
+    sub = raws(b, version)
     sub.connect(unique_id("stall"))
     sub.sock.sock.setsockopt(raw_mqtt.socket.SOL_SOCKET, raw_mqtt.socket.SO_RCVBUF, 65536)
     _, codes, _ = sub.subscribe(1, [(t, 1)])
     assert codes == [1], f"expected QoS 1 granted, got {codes}"
-    pub = raws(broker, version)
+    pub = raws(b, version)
     pub.connect(unique_id("stall-pub"))
     count, size = 24, 256 * 1024
     for i in range(count):
@@ -230,6 +227,23 @@ def test_a_subscriber_that_stops_reading_gets_every_byte_in_order_when_it_reads_
         assert m.topic == t
         assert m.payload == bytes([i]) * size, f"message {i}: {len(m.payload)} bytes, first {m.payload[:1]!r}"
         sub.puback(m.packet_id)
+
+
+@pytest.mark.parametrize("version", RAW_VERSIONS)
+def test_a_subscriber_that_stops_reading_gets_every_byte_in_order_when_it_reads_again(broker, raws, version):
+    # Far more than the socket buffers hold: the broker's writes end part way through a packet and the rest
+    # must follow from where the socket stopped, in order, with nothing lost or repeated.
+    check_a_stalled_subscriber_gets_every_byte_in_order(broker, raws, version)
+
+
+@mqhub_only("--durability memory")
+@pytest.mark.parametrize("version", RAW_VERSIONS)
+def test_a_stalled_subscriber_sent_to_by_the_publishers_thread_gets_every_byte_in_order(start_broker, raws,
+                                                                                       version):
+    # In memory one message per flush is light load: the publisher's thread sends to the subscriber's socket
+    # itself (connection_send_now.cpp). Once the socket fills part way through a packet, the subscriber's own
+    # thread must go on from the byte where that send stopped.
+    check_a_stalled_subscriber_gets_every_byte_in_order(start_broker(["--durability", "memory"]), raws, version)
 
 
 @pytest.mark.parametrize("sub_qos", [0, 1])
