@@ -34,10 +34,7 @@ constexpr size_t max_light_messages = 4;
 
 connection_base::connection_base(asio::io_context& io, std::shared_ptr<node_services> services,
                                  peer_identity peer)
-    : io_(io), services_(std::move(services)), peer_(std::make_unique<peer_identity>(std::move(peer))) {
-  std::lock_guard guard{services_->connections_mutex};
-  services_->connections.insert(this);
-}
+    : io_(io), services_(std::move(services)), peer_(std::make_unique<peer_identity>(std::move(peer))) {}
 
 connection_base::~connection_base() {
   std::lock_guard guard{services_->connections_mutex};
@@ -45,6 +42,17 @@ connection_base::~connection_base() {
 }
 
 void connection_base::start() {
+  {
+    // Registered here, not in the constructor: the shutdown sweep reaches a connection through
+    // weak_from_this, which a shared_ptr owns only after construction.
+    std::lock_guard guard{services_->connections_mutex};
+    if (services_->closing_connections) {
+      state_ = state::closed;  // accepted as the listeners stopped: the sweep has passed
+      transport_close();
+      return;
+    }
+    services_->connections.insert(this);
+  }
   buffer_.resize(idle_buffer_size);
   last_packet_at_ = std::chrono::steady_clock::now();
   // A client must send CONNECT within a reasonable time (MQTT-3.1.4... 4.2): treat it like a keepalive of 10

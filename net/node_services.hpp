@@ -56,6 +56,9 @@ struct node_services {
   /// Live connections, for a graceful shutdown.
   std::mutex connections_mutex;
   std::unordered_set<connection_base*> connections;
+  /// Set under connections_mutex by the shutdown sweep: a connection started after the sweep (its socket was
+  /// accepted just before the listeners stopped) closes at once instead of living on unnoticed.
+  bool closing_connections = false;
 
   const caf::actor& directory_of(std::string_view client_id) const {
     return directories[directory_index(client_id)];

@@ -37,6 +37,7 @@ namespace {
 void close_connections(net::node_services& services) {
   {
     std::lock_guard guard{services.connections_mutex};
+    services.closing_connections = true;
     for (auto* connection : services.connections)
       connection->shut_down();
   }
