@@ -81,7 +81,11 @@ std::string write_new_file(const std::filesystem::path& path, std::string_view c
   std::filesystem::path dir = path.parent_path();
   if (dir.empty())
     dir = ".";
-  std::string temp = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+  // Appended, not `"." + name`: GCC 12 at -O3 warns falsely (-Wrestrict) about that operator+.
+  std::string temp_name = ".";
+  temp_name += path.filename().string();
+  temp_name += ".XXXXXX";
+  std::string temp = (dir / temp_name).string();
   int fd = ::mkstemp(temp.data());  // created with mode 0600, so a key is never readable by others
   if (fd < 0)
     return "cannot create a file in " + dir.string() + ": " + errno_text(errno);
