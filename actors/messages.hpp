@@ -146,10 +146,9 @@ struct commit_result {
   storage::status outcome;
 };
 
-/// Directory → session (request): take over the recovered state.
+/// Directory → session (request): take over the recovered state; the session reads its queue from disk.
 struct restore_session {
   std::shared_ptr<storage::recovered_session> state;
-  std::vector<message_ptr> messages;  // of state->queue, one routed message per stored one across sessions
 };
 
 /// Node → directory (request): the persistent sessions recovered from storage; the reply comes once every

@@ -29,8 +29,7 @@ session_actor::session_actor(caf::actor_config& cfg, std::shared_ptr<const sessi
     : caf::event_based_actor(cfg),
       context_(std::move(context)),
       directory_(std::move(directory)),
-      client_id_(std::move(client_id)),
-      outbound_(context_->limits.queue_limit) {}
+      client_id_(std::move(client_id)) {}
 
 caf::behavior session_actor::make_behavior() {
   return {
@@ -168,6 +167,7 @@ void session_actor::on_connection_closed(const connection_closed& closed) {
   if (closed.sink != sink_)
     return;  // a connection that was already taken over
   sink_.reset();
+  outbound_.set_online(false);
   discard_held_output();
   ++epoch_;
   announce_presence();
@@ -314,6 +314,7 @@ void session_actor::share_window(size_t window, bool had_session) {
   // this actor keeps a quarter of the window for QoS 2 and the packet ids below the connection's. A resumed
   // session keeps it all: its queued messages go first.
   direct_qos1_ = session_expiry_ == 0 && !had_session && window >= 4 && sink_ != nullptr;
+  outbound_.set_online(sink_ != nullptr);
   outbound_.use_low_packet_ids(direct_qos1_);
   if (!direct_qos1_) {
     outbound_.set_window(window);

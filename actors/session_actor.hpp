@@ -20,6 +20,7 @@
 #include "actors/queue_drop_report.hpp"
 #include "actors/session_limits.hpp"
 #include "actors/shard_map.hpp"
+#include "storage/queue_reader.hpp"
 
 namespace mqhub::actors {
 
@@ -100,6 +101,22 @@ class session_actor : public caf::event_based_actor {
   bool output_held() const;
   void on_commit(const commit_result& result);
 
+  // The queue on disk (session_disk_queue.cpp).
+  /// Reads the queue back from disk when memory runs low; true when it read now. After a barrier when
+  /// messages were left on disk since the last one: their entries must be committed before a read can find
+  /// them (the barrier's answer reads, then fills the window).
+  bool read_from_disk();
+  /// Reads back what the queue may take now.
+  void read_now();
+  /// Restores the queue after a restart: the entries sent before it, and a window of the rest.
+  void restore_queue(const storage::queue_summary& summary);
+  /// Reads entries of the queue from disk into the outbound flow, from its cursor on, each up to
+  /// `must_reach` whatever memory holds; returns why the read ended.
+  disk_read_end read_entries(uint64_t must_reach);
+  /// The message ids of the stored entries the queue counts on disk, for delete_session's references.
+  void collect_disk_message_ids(std::vector<uint64_t>& ids);
+  size_t shard_of(const delivery& item) const;
+
   // Packets from the client (session_input.cpp).
   void handle_input(session_input& input);
   void on_qos2_publish(net::mqtt::publish_packet& publish, std::vector<publish_batch>& to_shards);
@@ -172,6 +189,7 @@ class session_actor : public caf::event_based_actor {
     std::unordered_map<uint64_t, std::vector<std::function<void(bool)>>> waiting;
     uint64_t last_token = 0;
     std::vector<std::function<void()>> after_output;  // once the held output is handed over (see flush)
+    uint64_t read_barrier = 0;  // token of the barrier a read of the queue's disk part waits for; 0: none
   };
   std::unique_ptr<commit_state> commits_;
 

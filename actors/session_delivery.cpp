@@ -53,8 +53,10 @@ void session_actor::deliver_one(delivery&& item, clock::time_point now) {
   }
   // Behind queued messages, or beyond the window, a message waits its turn so order holds (MQTT-4.6.0-6).
   if (!sink_ || outbound_.has_queued() || (item.qos > 0 && !outbound_.window_open())) {
-    if (auto dropped = outbound_.enqueue(std::move(item)))
-      note_queue_drop(*dropped);
+    auto shard = item.stored_sequence != 0 ? shard_of(item) : 0;
+    auto queued = outbound_.enqueue(std::move(item), shard, context_->limits.queue);
+    if (queued.dropped)
+      note_queue_drop(*queued.dropped);
     return;
   }
   if (item.qos == 0) {
@@ -102,18 +104,22 @@ bool session_actor::send_publish(const delivery& item, uint16_t packet_id, bool 
 void session_actor::fill_window(clock::time_point now) {
   if (!sink_)
     return;
-  while (outbound_.has_queued() && outbound_.window_open()) {
-    auto item = *outbound_.next_queued();
-    if (item.msg->expired(now)) {
-      forget_stored(item);
-      continue;
+  do {
+    while (outbound_.window_open()) {
+      auto item = outbound_.next_queued();
+      if (!item)
+        break;
+      if (item->msg->expired(now)) {
+        forget_stored(*item);
+        continue;
+      }
+      if (item->qos == 0) {
+        send_publish(*item, 0, false, now);
+        continue;
+      }
+      start_publish(std::move(*item), now);
     }
-    if (item.qos == 0) {
-      send_publish(item, 0, false, now);
-      continue;
-    }
-    start_publish(std::move(item), now);
-  }
+  } while (outbound_.window_open() && read_from_disk());
 }
 
 void session_actor::resend_inflight(clock::time_point now) {
@@ -141,7 +147,7 @@ void session_actor::note_queue_drop(const delivery& dropped) {
 
 void session_actor::flush() {
   if (queue_drops_)
-    queue_drops_->log_if_due(client_id_, context_->limits.queue_limit);
+    queue_drops_->log_if_due(client_id_, context_->limits.queue);
   commit_writes();
   if (output_held())
     return;  // on_commit flushes

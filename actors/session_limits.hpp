@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "actors/queue_limits.hpp"
+
 namespace mqhub::actors {
 
 /// Bounds that keep one client's memory finite, from the node's configuration.
@@ -11,8 +13,9 @@ struct session_limits {
   uint16_t max_inflight = 1024;
   /// Our Receive Maximum: the client's QoS 2 PUBLISHes not yet released (from --receive-maximum).
   uint16_t receive_maximum = 1024;
-  /// Messages queued while offline or beyond the inflight window.
-  size_t queue_limit = 1000;
+  /// What a client's queue holds while it is offline or beyond the inflight window (a persistent session's
+  /// on disk, past a window in memory).
+  queue_limits queue;
   /// Bytes waiting in a connection's write queue beyond which QoS 0 deliveries are dropped.
   size_t write_buffer_limit = size_t{4} * 1024 * 1024;
 };

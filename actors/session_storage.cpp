@@ -71,28 +71,7 @@ caf::result<bool> session_actor::restore(restore_session& restore) {
   for (const auto& sub : record.subscriptions)
     subscriptions_to_change()[sub.filter] = from_stored(sub);
 
-  for (size_t i = 0; i < state.queue.size(); ++i) {
-    const auto& stored = state.queue[i];
-    delivery item;
-    item.msg = restore.messages[i];
-    item.qos = static_cast<uint8_t>(stored.entry.granted_qos);
-    item.retain = stored.entry.retain;
-    item.subscription_ids = stored.entry.subscription_ids;
-    item.stored_sequence = stored.sequence;
-    item.message_id = stored.entry.message_id;
-    switch (stored.entry.state) {
-      case storage::delivery_state::queued:
-        if (auto dropped = outbound_.enqueue(std::move(item)))
-          note_queue_drop(*dropped);  // the queue limit was lowered since
-        break;
-      case storage::delivery_state::inflight:
-        outbound_.restore_inflight(std::move(item), stored.entry.packet_id, false);
-        break;
-      case storage::delivery_state::pubrec:
-        outbound_.restore_inflight(std::move(item), stored.entry.packet_id, true);
-        break;
-    }
-  }
+  restore_queue(state.queue);
   for (auto id : state.inbound_qos2)
     inbound_qos2s().emplace(id, inbound_qos2{true, false});
   commit_writes();
@@ -178,6 +157,7 @@ void session_actor::drop_stored_session() {
       message_ids.push_back(item.message_id);
     item.stored_sequence = 0;  // gone with the session's rows: no dequeue may follow
   });
+  collect_disk_message_ids(message_ids);
   if (!stored_ && message_ids.empty())
     return;
   // Entries still on their way here are not listed: each is dequeued on its own when it arrives.
@@ -186,8 +166,10 @@ void session_actor::drop_stored_session() {
 }
 
 void session_actor::forget_stored(const delivery& item) {
-  if (item.stored_sequence != 0)
-    writes().dequeue(client_id_, item.stored_sequence, item.message_id);
+  if (item.stored_sequence == 0)
+    return;
+  outbound_.removing(item);
+  writes().dequeue(client_id_, item.stored_sequence, item.message_id);
 }
 
 void session_actor::store_state(const delivery& item, storage::delivery_state state, uint16_t packet_id) {

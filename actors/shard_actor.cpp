@@ -14,12 +14,12 @@ namespace mqhub::actors {
 namespace mqtt = net::mqtt;
 
 shard_actor::shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats,
-                         std::shared_ptr<durable_store> store, size_t write_buffer_limit, size_t queue_limit)
+                         std::shared_ptr<durable_store> store, size_t write_buffer_limit, queue_limits queue)
     : caf::event_based_actor(cfg),
       stats_(std::move(stats)),
       store_(std::move(store)),
       write_buffer_limit_(write_buffer_limit),
-      queue_limit_(queue_limit) {}
+      queue_limits_(queue) {}
 
 caf::behavior shard_actor::make_behavior() {
   return {
@@ -51,6 +51,7 @@ caf::behavior shard_actor::make_behavior() {
           it->second.held_bytes = 0;
           stats_->messages_dropped.fetch_add(it->second.held_qos1.size(), std::memory_order_relaxed);
           it->second.held_qos1.clear();
+          it->second.held_qos1_bytes = 0;
           it->second.persistent = presence.persistent;
         }
       },
@@ -213,10 +214,13 @@ void shard_actor::write_direct(subscriber& sub, delivery_batch& batch) {
       sub.held_qos0.push_back(std::move(b));
     }
     for (auto& d : direct_qos1_) {
-      if (sub.held_qos1.size() < queue_limit_)
+      auto bytes = queued_bytes(*d.msg);
+      if (queue_limits_.has_room(sub.held_qos1.size(), sub.held_qos1_bytes, bytes)) {
+        sub.held_qos1_bytes += bytes;
         sub.held_qos1.push_back(std::move(d));
-      else
+      } else {
         ++dropped;
+      }
     }
   } else {
     if (!buffers.empty())
@@ -443,6 +447,7 @@ void shard_actor::on_subscribe_done(const subscribe_done& done) {
   sub.held_qos0.clear();
   sub.held_bytes = 0;
   sub.held_qos1.clear();
+  sub.held_qos1_bytes = 0;
 }
 
 subscribe_reply shard_actor::subscribe(const subscribe_request& request) {

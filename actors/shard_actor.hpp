@@ -37,12 +37,11 @@ class shard_actor : public caf::event_based_actor {
  public:
   /// `write_buffer_limit`: bytes queued on a subscriber's connection beyond which QoS 0 deliveries to it are
   /// dropped.
-  /// `queue_limit`: QoS 1 deliveries held for a direct_qos1 subscriber while it subscribes (see
-  /// subscribe_done) beyond which the newest are dropped, as its queue would.
+  /// `queue`: what the QoS 1 deliveries held for a direct_qos1 subscriber while it subscribes (see
+  /// subscribe_done) may hold before the newest are dropped, as its queue would.
   shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats,
               std::shared_ptr<durable_store> store = nullptr,
-              size_t write_buffer_limit = session_limits{}.write_buffer_limit,
-              size_t queue_limit = session_limits{}.queue_limit);
+              size_t write_buffer_limit = session_limits{}.write_buffer_limit, queue_limits queue = {});
 
   caf::behavior make_behavior() override;
   void on_exit() override;
@@ -67,6 +66,7 @@ class shard_actor : public caf::event_based_actor {
     std::vector<out_buffer> held_qos0;  // meanwhile (see subscribe_done)
     size_t held_bytes = 0;
     std::vector<delivery> held_qos1;  // for a direct_qos1 link, meanwhile
+    uint64_t held_qos1_bytes = 0;
   };
 
   /// Deliveries routed to one subscriber, addressed when routed: the subscriber may leave meanwhile.
@@ -118,7 +118,7 @@ class shard_actor : public caf::event_based_actor {
   std::shared_ptr<broker_stats> stats_;
   std::shared_ptr<durable_store> store_;
   size_t write_buffer_limit_;
-  size_t queue_limit_;
+  queue_limits queue_limits_;
   subscription_trie trie_;
   retained_store retained_;
   std::unordered_map<uint64_t, subscriber> subscribers_;

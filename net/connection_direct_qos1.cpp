@@ -33,7 +33,7 @@ void connection_base::write_direct_qos1(std::vector<actors::delivery>& deliverie
     }
     if (!direct_qos1_)
       direct_qos1_ = std::make_unique<direct_qos1_flow>(
-          client_id_.id(), direct_qos1_window_, services_->limits.queue_limit, version, maximum_packet_size);
+          client_id_.id(), direct_qos1_window_, services_->limits.queue, version, maximum_packet_size);
     auto done = direct_qos1_->offer(deliveries, actors::clock::now(), writer);
     schedule = queue_direct_qos1_locked(writer, done);
   }

@@ -5,9 +5,10 @@
 
 namespace mqhub::net {
 
-direct_qos1_flow::direct_qos1_flow(actors::shared_client_id client_id, uint16_t window, size_t queue_limit,
-                                   mqtt::protocol_version version, uint32_t maximum_packet_size)
-    : queue_limit_(queue_limit),
+direct_qos1_flow::direct_qos1_flow(actors::shared_client_id client_id, uint16_t window,
+                                   const actors::queue_limits& limits, mqtt::protocol_version version,
+                                   uint32_t maximum_packet_size)
+    : limits_(&limits),
       client_id_(std::move(client_id)),
       maximum_packet_size_(maximum_packet_size),
       window_(std::clamp<uint16_t>(window, 1, max_window)),
@@ -21,15 +22,17 @@ direct_qos1_flow::counts direct_qos1_flow::offer(std::vector<actors::delivery>& 
     // Behind queued messages a message waits its turn, so order holds (MQTT-4.6.0-6).
     if (queue_.empty() && inflight_.size() < window_)
       send(item, now, out, done);
-    else if (queue_.size() < queue_limit_)
+    else if (limits_->has_room(queue_.size(), queued_bytes_, actors::queued_bytes(*item.msg))) {
+      queued_bytes_ += actors::queued_bytes(*item.msg);
       queue_.push_back(std::move(item));
-    else
+    } else {
       ++queue_full;
+    }
   }
   if (queue_full > 0) {
     done.dropped += queue_full;
     queue_drops_.count(queue_full);
-    queue_drops_.log_if_due(client_id_.view(), queue_limit_);
+    queue_drops_.log_if_due(client_id_.view(), *limits_);
   }
   return done;
 }
@@ -41,10 +44,11 @@ bool direct_qos1_flow::complete(uint16_t packet_id, actors::clock::time_point no
   if (it == inflight_.end())
     return false;
   inflight_.erase(it);
-  queue_drops_.log_if_due(client_id_.view(), queue_limit_);  // those of a burst after the last line
+  queue_drops_.log_if_due(client_id_.view(), *limits_);  // those of a burst after the last line
   while (!queue_.empty() && inflight_.size() < window_) {
     auto item = std::move(queue_.front());
     queue_.pop_front();
+    queued_bytes_ -= actors::queued_bytes(*item.msg);
     send(item, now, out, done);
   }
   return true;

@@ -8,6 +8,7 @@
 #include "actors/messages.hpp"
 #include "actors/packet_writer.hpp"
 #include "actors/queue_drop_report.hpp"
+#include "actors/queue_limits.hpp"
 #include "actors/shared_client_id.hpp"
 #include "net/mqtt/packet.hpp"
 
@@ -28,7 +29,8 @@ class direct_qos1_flow {
     uint64_t dropped = 0;  // too large for the client (MQTT-3.1.2-25) or beyond the queue limit
   };
 
-  direct_qos1_flow(actors::shared_client_id client_id, uint16_t window, size_t queue_limit,
+  /// `limits` must outlive the flow.
+  direct_qos1_flow(actors::shared_client_id client_id, uint16_t window, const actors::queue_limits& limits,
                    mqtt::protocol_version version, uint32_t maximum_packet_size);
 
   /// Encodes into `out` what the window takes, in order, and queues the rest; an expired message is
@@ -58,7 +60,8 @@ class direct_qos1_flow {
   std::deque<sent> inflight_;  // in send order: PUBACKs mostly come in it
   uint64_t ids_taken_ = 0;
   std::deque<actors::delivery> queue_;
-  size_t queue_limit_;
+  uint64_t queued_bytes_ = 0;
+  const actors::queue_limits* limits_;
   actors::shared_client_id client_id_;  // for the log
   actors::queue_drop_report queue_drops_;
   uint32_t maximum_packet_size_;

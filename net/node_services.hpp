@@ -12,6 +12,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/broker_stats.hpp"
+#include "actors/queue_limits.hpp"
 #include "actors/session_table.hpp"
 #include "actors/shard_map.hpp"
 #include "net/access_policy.hpp"
@@ -33,9 +34,9 @@ struct connection_limits {
   /// it until the shards catch up: a client that publishes faster than its shards route cannot grow the
   /// broker's memory either.
   size_t shard_backlog_limit = size_t{1024} * 1024;
-  /// Messages queued for a client beyond its inflight window (as a session queues them, see
-  /// actors::session_limits::queue_limit) before the newest are dropped.
-  size_t queue_limit = 1000;
+  /// What a client's queue beyond its inflight window holds (as a session queues them, see
+  /// actors::session_limits::queue) before the newest are dropped.
+  actors::queue_limits queue;
   /// A TLS handshake or WebSocket upgrade that takes longer is dropped.
   std::chrono::seconds handshake_timeout{10};
 };

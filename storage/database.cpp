@@ -323,6 +323,27 @@ status database::scan(column cf, const key_range& range, const row_visitor& row)
   return {};
 }
 
+row_reader database::reader(column cf) const {
+  return row_reader(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(cf))),
+                    cf);
+}
+
+row_reader::row_reader(std::unique_ptr<rocksdb::Iterator> it, column cf) : it_(std::move(it)), cf_(cf) {}
+row_reader::row_reader(row_reader&&) noexcept = default;
+row_reader& row_reader::operator=(row_reader&&) noexcept = default;
+row_reader::~row_reader() = default;
+
+result<std::optional<std::string_view>> row_reader::find(std::string_view key) {
+  it_->Seek(slice(key));
+  if (!it_->status().ok()) {
+    return failure(it_->status(), "cannot read " + std::string(column_name(cf_)));
+  }
+  if (!it_->Valid() || it_->key().ToStringView() != key) {
+    return std::optional<std::string_view>();
+  }
+  return std::optional<std::string_view>(it_->value().ToStringView());
+}
+
 uint32_t database::references(uint64_t message_id) const {
   std::lock_guard lock(write_mutex_);
   auto it = references_.find(message_id);

@@ -20,6 +20,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Iterator;
 }  // namespace rocksdb
 
 namespace mqhub::storage {
@@ -31,6 +32,25 @@ struct database_options {
   /// fail with errc::store_full and batches that only update or delete still commit.
   uint64_t max_store_bytes = 0;
   bool create_if_missing = true;
+};
+
+/// Point reads of many rows of one column family through one RocksDB iterator. The append-only memtables of
+/// `queues` and `messages` copy and sort themselves for every point read, but only once per iterator.
+class row_reader {
+ public:
+  row_reader(row_reader&&) noexcept;
+  row_reader& operator=(row_reader&&) noexcept;
+  ~row_reader();
+
+  /// The value of `key`, if there is a row; the view holds until the next call.
+  result<std::optional<std::string_view>> find(std::string_view key);
+
+ private:
+  friend class database;
+  row_reader(std::unique_ptr<rocksdb::Iterator> it, column cf);
+
+  std::unique_ptr<rocksdb::Iterator> it_;
+  column cf_;
 };
 
 /// The node's RocksDB database with the column families of DESIGN.md §4, typed reads, atomic batch writes and
@@ -77,6 +97,8 @@ class database {
   /// Calls `row(key, value)` for every row of `range` in key order until it returns false.
   using row_visitor = std::function<bool(std::string_view key, std::string_view value)>;
   status scan(column cf, const key_range& range, const row_visitor& row) const;
+  /// A reader for point reads of many rows of `cf` (see row_reader).
+  row_reader reader(column cf) const;
 
   /// The number of queue entries that hold a message, as of the last commit.
   uint32_t references(uint64_t message_id) const;

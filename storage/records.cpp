@@ -406,16 +406,37 @@ std::string encode(const queue_entry& entry) {
   return out;
 }
 
+namespace {
+
+// The head every queue entry starts with: format version, message id and flags.
+bool read_entry_head(byte_reader& r, uint64_t& message_id, uint8_t& flags) {
+  uint8_t version = 0;
+  // Version 1 references a message (id > 0), version 2 holds it (id 0).
+  return r.u8(version) &&
+         (version == format_version || version == entry_holding_message_version || r.fail()) &&
+         r.varint(message_id) && ((version == format_version) == (message_id != 0) || r.fail()) &&
+         read_flags(r, flags, valid_entry_flags);
+}
+
+}  // namespace
+
+result<queue_entry_summary> summarize_queue_entry(std::string_view data) {
+  byte_reader r(data);
+  queue_entry_summary summary;
+  uint8_t flags = 0;
+  if (!read_entry_head(r, summary.message_id, flags)) {
+    return error{errc::corruption, "damaged queue entry value"};
+  }
+  summary.state = static_cast<delivery_state>(flags >> 3);
+  return summary;
+}
+
 result<queue_entry> decode_queue_entry(std::string_view data) {
   byte_reader r(data);
   queue_entry e;
   uint8_t flags = 0;
   uint64_t count = 0;
-  uint8_t version = 0;
-  // Version 1 references a message (id > 0), version 2 holds it (id 0).
-  const auto id_fits_version = [&] { return (version == format_version) == (e.message_id != 0) || r.fail(); };
-  if (r.u8(version) && (version == format_version || version == entry_holding_message_version || r.fail()) &&
-      r.varint(e.message_id) && id_fits_version() && read_flags(r, flags, valid_entry_flags)) {
+  if (read_entry_head(r, e.message_id, flags)) {
     e.granted_qos = static_cast<qos>(flags & 0x03);
     e.retain = (flags & 0x04) != 0;
     e.state = static_cast<delivery_state>(flags >> 3);

@@ -87,6 +87,12 @@ struct queue_entry {
   bool operator==(const queue_entry& other) const;
 };
 
+/// What recovery needs of a queue entry without reading its message (see summarize_queue_entry).
+struct queue_entry_summary {
+  uint64_t message_id = 0;
+  delivery_state state = delivery_state::queued;
+};
+
 std::string encode(const session_record& record);
 std::string encode(const stored_message& message);
 std::string encode(const queue_entry& entry);
@@ -94,6 +100,9 @@ std::string encode(const queue_entry& entry);
 result<session_record> decode_session_record(std::string_view data);
 result<stored_message> decode_stored_message(std::string_view data);
 result<queue_entry> decode_queue_entry(std::string_view data);
+/// Decodes the head of a queue entry only: its format, message id and state. A damaged rest of the value is
+/// found when the entry is read whole.
+result<queue_entry_summary> summarize_queue_entry(std::string_view data);
 
 /// The properties alone (tag, value pairs for the set ones); exposed for tests and other records.
 void encode_properties(const net::mqtt::properties& props, std::string& out);

@@ -64,17 +64,18 @@ class recovery {
  private:
   bool expired(const stored_message& m) const { return m.expiry && *m.expiry <= now_; }
 
+  // Message rows are only counted here: their ids, for the next id and the references, and their sizes, for
+  // the queues' byte totals. Their values are read when a queue needs them.
   status load_messages() {
     error failure;
     auto s = db_.scan(column::messages, {}, [&](std::string_view key, std::string_view value) {
       auto id = decode_message_key(key);
-      auto message = decode_stored_message(value);
-      if (!id || !message) {
-        failure = damaged(column::messages, key, id ? message.failure().message : "bad key");
+      if (!id) {
+        failure = damaged(column::messages, key, "bad key");
         return false;
       }
       state_.next_message_id = std::max(state_.next_message_id, *id + 1);
-      messages_.emplace(*id, std::make_shared<const stored_message>(std::move(*message)));
+      message_sizes_.emplace(*id, value.size());
       return true;
     });
     return !s ? s : failure.message.empty() ? status() : status(failure);
@@ -135,18 +136,18 @@ class recovery {
     error failure;
     auto s = db_.scan(column::queues, {}, [&](std::string_view key, std::string_view value) {
       auto decoded = decode_queue_key(key);
-      auto entry = decode_queue_entry(value);
+      auto entry = summarize_queue_entry(value);
       if (!decoded || !entry) {
         failure = damaged(column::queues, key, decoded ? entry.failure().message : "bad key");
         return false;
       }
-      add_entry(*decoded, std::move(*entry));
+      add_entry(*decoded, *entry, value.size());
       return true;
     });
     return !s ? s : failure.message.empty() ? status() : status(failure);
   }
 
-  void add_entry(const decoded_queue_key& key, queue_entry entry) {
+  void add_entry(const decoded_queue_key& key, const queue_entry_summary& entry, size_t value_size) {
     const std::string where =
         "queue entry " + std::to_string(key.sequence) + " of client \"" + printable(key.client_id) + "\"";
     if (auto gone = expired_.find(key.client_id); gone != expired_.end()) {
@@ -159,32 +160,31 @@ class recovery {
       cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
       return;
     }
-    session->second.next_sequence = key.sequence + 1;
     state_.next_message_id = std::max(state_.next_message_id, message_id_of_sequence(key.sequence) + 1);
-    std::shared_ptr<const stored_message> message = entry.message;
+    uint64_t bytes = value_size;
     if (entry.message_id != 0) {
-      auto row = messages_.find(entry.message_id);
-      if (row == messages_.end()) {
+      auto row = message_sizes_.find(entry.message_id);
+      if (row == message_sizes_.end()) {
         problem(where + " references missing message " + std::to_string(entry.message_id) + ": skipped");
         cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
         return;
       }
-      message = row->second;
-    }
-    // A message sent before the stop finishes its flow: the client may hold its packet id (QoS 2).
-    if (entry.state == delivery_state::queued && expired(*message)) {
-      ++state_.report.expired_messages;
-      cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
-      return;
-    }
-    if (entry.message_id != 0) {
+      bytes = row->second;
       ++counts_[entry.message_id];
     }
-    session->second.queue.push_back({key.sequence, std::move(entry), std::move(message)});
+    auto& queue = session->second.queue;
+    queue.last_sequence = key.sequence;
+    if (entry.state == delivery_state::queued) {
+      ++queue.queued;
+      queue.queued_bytes += bytes;
+    } else {
+      ++queue.sent;
+      queue.last_sent_sequence = key.sequence;
+    }
   }
 
   void drop_unreferenced_messages() {
-    for (const auto& [id, message] : messages_) {
+    for (const auto& [id, size] : message_sizes_) {
       if (!counts_.contains(id)) {
         ++state_.report.orphan_messages;
         cleanup_.del(column::messages, message_key(id));
@@ -216,9 +216,9 @@ class recovery {
   database& db_;
   const epoch_seconds now_;
   recovered_state state_;
-  std::unordered_map<uint64_t, std::shared_ptr<const stored_message>> messages_;
-  std::map<std::string, recovered_session> sessions_;  // ordered like the keys
-  std::unordered_map<std::string, size_t> expired_;    // client id → index in report.expired_sessions
+  std::unordered_map<uint64_t, size_t> message_sizes_;  // message id → bytes of its row
+  std::map<std::string, recovered_session> sessions_;   // ordered like the keys
+  std::unordered_map<std::string, size_t> expired_;     // client id → index in report.expired_sessions
   std::unordered_map<uint64_t, uint32_t> counts_;
   write_batch cleanup_;
   const write_batch* cleanup_ptr_ = &cleanup_;

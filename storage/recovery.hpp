@@ -17,20 +17,22 @@ namespace mqhub::storage {
 /// The wall clock in epoch seconds, the time base of every stored deadline.
 epoch_seconds wall_clock_now();
 
-/// One queue entry as recovered, with its message.
-struct recovered_entry {
-  uint64_t sequence = 0;
-  queue_entry entry;
-  /// One copy, shared by every queue that holds it; null for an entry past PUBREC that held its own.
-  std::shared_ptr<const stored_message> message;
+/// A session's queue as recovery finds it, without reading its messages: the entries stay on disk and the
+/// session reads them back as it needs them (issue 21), so neither the memory nor the time a start takes
+/// grows with the length of the queues.
+struct queue_summary {
+  uint64_t queued = 0;              // entries not sent yet
+  uint64_t queued_bytes = 0;        // their stored size: the value, or the message row an entry references
+  uint64_t sent = 0;                // entries sent and not completed (inflight or past PUBREC)
+  uint64_t last_sequence = 0;       // the highest stored sequence; 0: none
+  uint64_t last_sent_sequence = 0;  // the highest sequence of a sent entry; 0: none
 };
 
 /// A persistent session as it was stored, ready for a session actor to take over.
 struct recovered_session {
   session_record record;
-  std::vector<recovered_entry> queue;  // in sequence order: queued, inflight and pubrec entries alike
+  queue_summary queue;
   std::vector<uint16_t> inbound_qos2;  // packet ids whose PUBREC was sent, ascending
-  uint64_t next_sequence = 0;          // one past the highest stored sequence
 };
 
 /// A session whose expiry deadline passed while the node was down; it and its data were deleted.
@@ -46,7 +48,6 @@ struct expired_session {
 /// a lost write) that nothing can use; damaged values stop recovery instead.
 struct recovery_report {
   std::vector<expired_session> expired_sessions;
-  size_t expired_messages = 0;   // queue entries whose message expiry interval had passed
   size_t expired_retained = 0;   // retained messages whose expiry had passed
   size_t orphan_messages = 0;    // message rows no live queue entry referenced
   size_t deadlines_started = 0;  // sessions connected when the node stopped: their expiry now runs from start
@@ -63,10 +64,12 @@ struct recovered_state {
   recovery_report report;
 };
 
-/// Reads back sessions, queues, inbound QoS 2 state and retained messages; deletes expired sessions (with
-/// their queues), expired messages, and rows that reference what does not exist, in one synced write; and
-/// sets the database's message reference counts. A value that does not decode stops recovery with
-/// errc::corruption naming the row: the database is never wiped to get a node started.
+/// Reads back sessions, inbound QoS 2 state and retained messages, and summarises the queues from the heads
+/// of their entries; deletes expired sessions (with their queues) and rows that reference what does not
+/// exist, in one synced write; and sets the database's message reference counts. A value that does not decode
+/// stops recovery with errc::corruption naming the row: the database is never wiped to get a node started. (A
+/// queue entry whose head decodes but whose rest is damaged is found when its session reads it, and passed
+/// over.) Messages whose expiry passed are dropped when their session reads them.
 result<recovered_state> recover(database& db, epoch_seconds now);
 
 }  // namespace mqhub::storage

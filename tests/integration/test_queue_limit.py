@@ -8,7 +8,6 @@ message to drop, so only the count, the order and "QoS 0 first" (mqhub's documen
 
 import os
 import re
-import time
 
 import pytest
 from paho.mqtt.packettypes import PacketTypes
@@ -43,7 +42,7 @@ def resume_and_collect(broker, clients, client_id, expected_at_least):
     sub = clients(broker, client_id=client_id, clean=False, properties=session_props())
     assert sub.session_present, "expected Session Present 1 for the parked 300 s session"
     got = [m.payload for m in sub.receive_n(expected_at_least, what="the queued messages")]
-    return got + [m.payload for m in sub.drain(0.5)]
+    return got + [m.payload for m in sub.drain(0.5)]  # what comes beyond them, for the caller to refuse
 
 
 def miss_messages(broker, clients, count, qos=1, prefix="m"):
@@ -122,26 +121,34 @@ def test_a_connected_subscriber_that_stops_acknowledging_keeps_only_the_queue_li
         pub.publish(topic, f"m{i:02d}".encode(), qos=1)
 
     def read_publishes(quiet=1.0):
+        """Waits for a PUBLISH, then reads PUBLISHes until none comes for `quiet` s (the window is full)."""
+        pkt = sub.read_packet(timeout=5.0)
+        assert pkt is not None, "expected a PUBLISH within 5 s"
         got = []
-        while (pkt := sub.read_packet(timeout=quiet)) is not None:
+        while pkt is not None:
             assert pkt[0] == raw_mqtt.PUBLISH, f"expected only PUBLISH packets, got type {pkt[0]}"
             got.append(raw_mqtt.parse_publish(pkt[1], pkt[2]))
+            pkt = sub.read_packet(timeout=quiet)
+        assert len(got) <= 8, f"expected at most Receive Maximum (8) unacknowledged, got {got}"
         return got
 
     window = read_publishes()
-    assert 1 <= len(window) <= 8, f"expected at most Receive Maximum (8) unacknowledged, got {window}"
     assert all(p.packet_id >= 32768 for p in window), f"expected the connection's own packet ids, got {window}"
-    deadline = time.monotonic() + 5
-    while f"session {client_id}: queue full ({QUEUE_LIMIT} messages)" not in broker.log():
-        assert time.monotonic() < deadline, "expected a log line naming the connected client's queue drops"
-        time.sleep(0.1)
+    assert broker.wait_for_log(f"session {client_id}: queue full ({QUEUE_LIMIT} messages"), \
+        "expected a log line naming the connected client's queue drops"
     received = list(window)
     batch = window
-    while batch:  # acknowledging frees the window for the queued ones
+    # All 40 were published (acknowledged) before the first read: the window went out, QUEUE_LIMIT wait in the
+    # queue, the rest were dropped.
+    while len(received) < len(window) + QUEUE_LIMIT:  # acknowledging frees the window for the queued ones
         for p in batch:
             sub.send(raw_mqtt.puback(p.packet_id))
         batch = read_publishes()
         received += batch
+    for p in batch:
+        sub.send(raw_mqtt.puback(p.packet_id))
+    assert sub.read_packet(timeout=0.5) is None, \
+        f"expected nothing beyond the window and the {QUEUE_LIMIT} queued messages"
     got = [p.payload for p in received]
     assert len(got) == len(window) + QUEUE_LIMIT, f"expected the window then the {QUEUE_LIMIT} queued, got {got}"
     assert got == sorted(set(got)), f"expected them distinct and in publish order, got {got}"

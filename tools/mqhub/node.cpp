@@ -110,7 +110,7 @@ int run_node(const node_options& options) {
   std::vector<caf::actor> shards;
   for (size_t i = 0; i < options.shards; ++i)
     shards.push_back(system.spawn<actors::shard_actor>(stats, store, options.session.write_buffer_limit,
-                                                       options.session.queue_limit));
+                                                       options.session.queue));
   auto map = std::make_shared<const actors::shard_map>(shards, options.shard_levels);
 
   auto services = std::make_shared<net::node_services>();
@@ -118,7 +118,7 @@ int run_node(const node_options& options) {
   services->stats = stats;
   services->limits = options.limits;
   services->limits.write_buffer_limit = options.session.write_buffer_limit;
-  services->limits.queue_limit = options.session.queue_limit;
+  services->limits.queue = options.session.queue;
   services->limits.handshake_timeout = std::chrono::seconds(options.tls_handshake_timeout);
   services->ws_origins = options.ws_origins;
   services->access = net::make_open_access_policy(options.allow_anonymous);

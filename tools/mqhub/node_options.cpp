@@ -67,8 +67,12 @@ int parse_options(int argc, char** argv, node_options& o) {
   app.add_option("--max-inflight", o.session.max_inflight, "QoS 1/2 PUBLISHes sent before waiting for acks")
       ->check(CLI::Range(1, 65534))
       ->capture_default_str();
-  app.add_option("--session-queue-limit", o.session.queue_limit, "messages queued per session")
-      ->check(CLI::Range(1, 100000000))
+  app.add_option("--session-queue-bytes", o.session.queue.max_bytes,
+                 "bytes of messages queued per session (a persistent session's on disk); 0: no limit")
+      ->capture_default_str();
+  app.add_option("--session-queue-limit", o.session.queue.max_messages,
+                 "messages queued per session; 0: no limit but the bytes")
+      ->check(CLI::Range(0, 100000000))
       ->capture_default_str();
   app.add_option("--write-buffer-limit", o.session.write_buffer_limit,
                  "bytes waiting for one client beyond which QoS 0 is dropped")

@@ -17,17 +17,15 @@ namespace mqhub::node {
 namespace {
 
 void log_recovery(const storage::recovered_state& state) {
-  size_t queued = 0;
+  uint64_t queued = 0;
   for (const auto& session : state.sessions)
-    queued += session.queue.size();
+    queued += session.queue.queued + session.queue.sent;
   const auto& report = state.report;
   spdlog::info("storage: recovered {} persistent sessions with {} queued messages and {} retained messages",
                state.sessions.size(), queued, state.retained.size());
-  if (!report.expired_sessions.empty() || report.expired_messages > 0 || report.expired_retained > 0)
-    spdlog::info(
-        "storage: removed {} sessions, {} queued and {} retained messages that expired while the node "
-        "was down",
-        report.expired_sessions.size(), report.expired_messages, report.expired_retained);
+  if (!report.expired_sessions.empty() || report.expired_retained > 0)
+    spdlog::info("storage: removed {} sessions and {} retained messages that expired while the node was down",
+                 report.expired_sessions.size(), report.expired_retained);
   if (report.orphan_messages > 0)
     spdlog::warn("storage: removed {} stored messages no queue referenced", report.orphan_messages);
   for (const auto& problem : report.problems)
@@ -61,8 +59,8 @@ std::unique_ptr<node_storage> node_storage::open(const node_options& options, st
   log_recovery(*result->recovered_);
   result->writer_ = std::make_unique<storage::group_commit_writer>(*result->database_,
                                                                    storage::group_commit_options{*mode});
-  result->store_ =
-      std::make_shared<actors::durable_store>(*result->writer_, result->recovered_->next_message_id);
+  result->store_ = std::make_shared<actors::durable_store>(*result->database_, *result->writer_,
+                                                           result->recovered_->next_message_id);
   return result;
 }
 
@@ -91,30 +89,15 @@ void node_storage::restore(caf::actor_system& system, const net::node_services& 
     if (!per_shard[i].messages.empty())
       wait(shards[i], std::move(per_shard[i]));
 
-  // One routed message per stored one, however many queues hold it.
-  std::unordered_map<const storage::stored_message*, actors::message_ptr> messages;
   std::vector<actors::restore_sessions> per_directory(services.directories.size());
   std::unordered_map<caf::actor_id, size_t> directory_index;
   for (size_t i = 0; i < services.directories.size(); ++i)
     directory_index[services.directories[i].id()] = i;
   for (auto& session : state.sessions) {
-    actors::restore_session restore;
-    restore.messages.reserve(session.queue.size());
-    for (const auto& entry : session.queue) {
-      if (!entry.message) {  // past PUBREC: only the packet id is left
-        restore.messages.emplace_back();
-        continue;
-      }
-      auto& msg = messages[entry.message.get()];
-      if (!msg)
-        msg = actors::from_stored(*entry.message, now);
-      restore.messages.push_back(msg);
-    }
     auto index = directory_index.at(services.directory_of(session.record.client_id).id());
-    restore.state = std::make_shared<storage::recovered_session>(std::move(session));
-    per_directory[index].sessions.push_back(std::move(restore));
+    per_directory[index].sessions.push_back(
+        {std::make_shared<storage::recovered_session>(std::move(session))});
   }
-  messages.clear();
   for (size_t i = 0; i < per_directory.size(); ++i)
     if (!per_directory[i].sessions.empty())
       wait(services.directories[i], std::move(per_directory[i]));

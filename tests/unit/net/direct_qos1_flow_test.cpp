@@ -50,8 +50,11 @@ std::vector<std::string> sent_payloads(actors::packet_writer& writer) {
   return payloads;
 }
 
+const actors::queue_limits limit_100{100, 0};
+const actors::queue_limits limit_1{1, 0};
+
 TEST(direct_qos1_flow, sends_what_the_window_takes_and_queues_the_rest_in_order) {  // MQTT-3.3.4-9
-  direct_qos1_flow flow(actors::shared_client_id("c"), 2, 100, v311, 0);
+  direct_qos1_flow flow(actors::shared_client_id("c"), 2, limit_100, v311, 0);
   actors::packet_writer out;
   auto batch = deliveries({"a", "b", "c", "d"});
   auto done = flow.offer(batch, clock::now(), out);
@@ -73,7 +76,7 @@ TEST(direct_qos1_flow, sends_what_the_window_takes_and_queues_the_rest_in_order)
 }
 
 TEST(direct_qos1_flow, packet_ids_start_at_32768_and_wrap_within_the_upper_half) {
-  direct_qos1_flow flow(actors::shared_client_id("c"), 1, 100, v311, 0);
+  direct_qos1_flow flow(actors::shared_client_id("c"), 1, limit_100, v311, 0);
   actors::packet_writer out;
   direct_qos1_flow::counts done;
   for (int i = 0; i < direct_qos1_flow::max_window; ++i) {
@@ -88,7 +91,7 @@ TEST(direct_qos1_flow, packet_ids_start_at_32768_and_wrap_within_the_upper_half)
 }
 
 TEST(direct_qos1_flow, an_id_still_in_flight_is_skipped_when_ids_come_round) {  // MQTT-2.2.1-3
-  direct_qos1_flow flow(actors::shared_client_id("c"), 2, 100, v311, 0);
+  direct_qos1_flow flow(actors::shared_client_id("c"), 2, limit_100, v311, 0);
   actors::packet_writer out;
   direct_qos1_flow::counts done;
   auto first = deliveries({"never acknowledged"});
@@ -105,14 +108,14 @@ TEST(direct_qos1_flow, an_id_still_in_flight_is_skipped_when_ids_come_round) {  
 }
 
 TEST(direct_qos1_flow, an_unknown_puback_is_not_this_flows) {
-  direct_qos1_flow flow(actors::shared_client_id("c"), 2, 100, v311, 0);
+  direct_qos1_flow flow(actors::shared_client_id("c"), 2, limit_100, v311, 0);
   actors::packet_writer out;
   direct_qos1_flow::counts done;
   EXPECT_FALSE(flow.complete(direct_qos1_flow::first_packet_id, clock::now(), out, done));
 }
 
 TEST(direct_qos1_flow, beyond_the_queue_limit_the_newest_are_dropped) {
-  direct_qos1_flow flow(actors::shared_client_id("c"), 1, 1, v311, 0);
+  direct_qos1_flow flow(actors::shared_client_id("c"), 1, limit_1, v311, 0);
   actors::packet_writer out;
   auto batch = deliveries({"sent", "queued", "dropped"});
   auto done = flow.offer(batch, clock::now(), out);
@@ -122,7 +125,7 @@ TEST(direct_qos1_flow, beyond_the_queue_limit_the_newest_are_dropped) {
 }
 
 TEST(direct_qos1_flow, a_publish_above_the_clients_maximum_packet_size_is_dropped_without_an_id) {
-  direct_qos1_flow flow(actors::shared_client_id("c"), 2, 100, mqtt::protocol_version::v5,
+  direct_qos1_flow flow(actors::shared_client_id("c"), 2, limit_100, mqtt::protocol_version::v5,
                         16);  // MQTT-3.1.2-25
   actors::packet_writer out;
   auto batch = deliveries({"far too long for sixteen bytes", "ok"});
@@ -133,7 +136,7 @@ TEST(direct_qos1_flow, a_publish_above_the_clients_maximum_packet_size_is_droppe
 }
 
 TEST(direct_qos1_flow, an_expired_message_is_not_sent) {  // MQTT-3.3.2-5
-  direct_qos1_flow flow(actors::shared_client_id("c"), 2, 100, v311, 0);
+  direct_qos1_flow flow(actors::shared_client_id("c"), 2, limit_100, v311, 0);
   actors::packet_writer out;
   auto batch = deliveries({"old", "new"});
   auto now = clock::now();
