@@ -188,19 +188,31 @@ struct connect_request {
   bool connack_sent = false;
 };
 
-/// Connection → directory: its dormant session (see session_directory) needs an actor now, for the packet
-/// the connection holds back until the session has attached.
-struct wake_session {
-  std::string client_id;
-  connection_sink_ptr sink;
+/// Connection → directory: a session the connection started itself, on its own thread (see
+/// wake_dormant_session); the directory watches it as it does the ones it starts.
+struct adopt_session {
+  caf::actor session;
 };
 
-/// Connection → session: the packets of one read that the session handles, in order: QoS 2 PUBLISH,
-/// PUBACK/PUBREC/PUBREL/PUBCOMP, SUBSCRIBE (with the connection's verdict per filter), UNSUBSCRIBE.
+/// A SUBSCRIBE as the shards take it.
+struct subscribe_plan {
+  /// Per subscription of the packet, its entry; nullopt where the connection refused it (see verdicts).
+  std::vector<std::optional<subscription_request_entry>> entries;
+  /// Per shard, the subscriptions it holds (empty for a shard the SUBSCRIBE does not concern).
+  std::vector<subscribe_request> requests;
+};
+
+/// A SUBSCRIBE, for the session.
 struct subscribe_command {
   net::mqtt::subscribe_packet packet;
   /// Per subscription: success to go ahead, or the SUBACK failure the connection decided (0x87, 0x8F...).
   std::vector<net::mqtt::reason_code> verdicts;
+  subscribe_plan plan;
+  /// Per shard: the connection registered its subscriptions there itself as it read the packet, so that a
+  /// PUBLISH read after it on any connection reaches the subscriber (issue 21); `retained` is what those
+  /// shards found. The session settles them with its own state (see session_actor::settle_registered).
+  std::vector<bool> registered;
+  std::vector<delivery> retained;
 };
 
 /// A PUBACK, PUBREC, PUBREL or PUBCOMP from the client: what the session acts on. Their properties (a reason
@@ -262,7 +274,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_presence)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::subscribe_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::connect_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_input)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::wake_session)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::adopt_session)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_end_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::commit_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::restore_sessions)

@@ -280,6 +280,7 @@ std::vector<unsubscribe_request> session_actor::take_subscriptions() {
     shards.for_each_shard_of_filter(
         entry.filter, [&](size_t i) { requests[i].filters.emplace_back(entry.filter, entry.group); });
   }
+  count_subscriptions(-static_cast<int64_t>(subscriptions().size()));
   subscriptions_.reset();
   return requests;
 }

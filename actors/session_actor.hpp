@@ -125,6 +125,14 @@ class session_actor : public caf::event_based_actor {
   void on_inbound_qos2_outcome(const inbound_qos2_outcome& outcome);
   void handle_event(const session_event& event);
   void on_subscribe(subscribe_command& command);
+  /// Gives each shard the connection registered `command` with (see subscribe_command::registered) this
+  /// session's own state of its filters; returns which shards those were. Each then gets subscribe_done:
+  /// at once, or, when `done_later`, from the caller once the SUBACK and retained messages are out.
+  std::vector<bool> settle_registered(const subscribe_command& command, std::vector<size_t>* done_later);
+  /// Keeps the node's count of subscriptions ($SYS): subscriptions, not the shard entries they take.
+  void count_subscriptions(int64_t delta) {
+    context_->stats->subscriptions.fetch_add(delta, std::memory_order_relaxed);
+  }
   void on_unsubscribe(const net::mqtt::unsubscribe_packet& unsubscribe);
   void send_to_shards(std::vector<publish_batch>& batches);
 

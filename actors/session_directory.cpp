@@ -3,6 +3,7 @@
 #include <utility>
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
 #include "actors/session_farewell.hpp"
@@ -29,10 +30,7 @@ caf::behavior session_directory::make_behavior() {
         --table_->connects_in_flight;
         connect(request);
       },
-      [this](const wake_session& w) {
-        std::lock_guard guard{table_->mutex};
-        wake(w);
-      },
+      [this](const adopt_session& adopted) { monitor(adopted.session); },
       [this](const session_end_request& request) {
         std::lock_guard guard{table_->mutex};
         return may_end(request);
@@ -101,17 +99,6 @@ void session_directory::take_over_dormant(entry& e) {
                   std::move(old.will));
 }
 
-void session_directory::wake(const wake_session& wake) {
-  auto it = sessions_.find(wake.client_id);
-  if (it == sessions_.end() || it->second.dormant.sink != wake.sink)
-    return;  // taken over meanwhile: that connection is closed
-  auto& e = it->second;
-  auto request = std::exchange(e.dormant, {}).wake(wake.client_id);
-  e.session = spawn_session(wake.client_id);
-  ++e.attach_count;
-  send(e.session, std::move(request));
-}
-
 caf::actor session_directory::spawn_session(const std::string& client_id) {
   // Lazily initialised: the connect request that follows starts it, one scheduling instead of two.
   // Monitored, which costs the directory one message per ended session, not a search (see on_exit).
@@ -167,6 +154,27 @@ bool session_directory::may_end(const session_end_request& request) {
     return false;
   sessions_.erase(it);
   return true;
+}
+
+caf::actor wake_dormant_session(caf::actor_system& system, session_table& table, const caf::actor& directory,
+                                const std::shared_ptr<const session_context>& context,
+                                const std::string& client_id, const connection_sink* sink) {
+  caf::actor session;
+  {
+    std::lock_guard guard{table.mutex};
+    auto it = table.entries.find(client_id);
+    if (it == table.entries.end() || it->second.dormant.sink.get() != sink)
+      return session;
+    auto& e = it->second;
+    auto request = std::exchange(e.dormant, {}).wake(client_id);
+    // Lazily initialised, as the directory starts its own: the connect request starts it.
+    session = system.spawn<session_actor, caf::lazy_init>(context, directory, client_id);
+    e.session = session;
+    ++e.attach_count;
+    caf::anon_send(session, std::move(request));
+  }
+  caf::anon_send(directory, adopt_session{session});
+  return session;
 }
 
 }  // namespace mqhub::actors

@@ -37,7 +37,6 @@ class session_directory : public caf::event_based_actor {
   /// A new connection for a dormant session's client id: the old one is told and closed, and the will goes
   /// out (the session ends now, MQTT-3.1.4-3).
   void take_over_dormant(entry& e);
-  void wake(const wake_session& wake);
   bool may_end(const session_end_request& request);
   void forget_failed(const caf::down_msg& down);
   caf::result<bool> restore(restore_sessions& restore);
@@ -51,5 +50,14 @@ class session_directory : public caf::event_based_actor {
   std::shared_ptr<session_table> table_;
   std::unordered_map<std::string, entry>& sessions_;  // table_'s, used under its mutex
 };
+
+/// Wakes the dormant session of `sink`'s client on the calling thread, as the directory of `table` would:
+/// starts its actor and hands it the connection, under the table's mutex; the directory adopts it. A
+/// connection does this for the packet that needs the session, so that it need not wait for an actor message
+/// to come back (a SUBSCRIBE takes effect as it is read, issue 21). Null when the session is no longer
+/// dormant there: taken over, and the connection closing.
+caf::actor wake_dormant_session(caf::actor_system& system, session_table& table, const caf::actor& directory,
+                                const std::shared_ptr<const session_context>& context,
+                                const std::string& client_id, const connection_sink* sink);
 
 }  // namespace mqhub::actors

@@ -3,7 +3,6 @@
 #include <caf/actor_cast.hpp>
 
 #include "actors/session_actor.hpp"
-#include "net/mqtt/topic.hpp"
 
 namespace mqhub::actors {
 
@@ -16,20 +15,24 @@ session_actor::inbound_qos2_map& session_actor::inbound_qos2s() {
 }
 
 void session_actor::handle_input(session_input& input) {
-  if (!sink_ || input.from != sink_)
-    return;  // the connection closed, or was taken over, while this was in flight
   std::vector<publish_batch> to_shards;
   for (auto& packet : input.packets) {
+    auto* subscribe = std::get_if<subscribe_command>(&packet);
+    // The connection closed, or was taken over, while this was in flight: what it registered with shards
+    // as it read a SUBSCRIBE goes back to what this session holds.
+    if (!sink_ || input.from != sink_) {
+      if (subscribe)
+        settle_registered(*subscribe, nullptr);
+      continue;
+    }
     if (auto* publish = std::get_if<mqtt::publish_packet>(&packet))
       on_qos2_publish(*publish, to_shards);
     else if (auto* ack = std::get_if<inbound_ack>(&packet))
       on_ack(*ack);
-    else if (auto* subscribe = std::get_if<subscribe_command>(&packet))
+    else if (subscribe)
       on_subscribe(*subscribe);
     else
       on_unsubscribe(std::get<mqtt::unsubscribe_packet>(packet));
-    if (!sink_)
-      break;
   }
   send_to_shards(to_shards);
   fill_window(clock::now());
@@ -161,34 +164,19 @@ void session_actor::on_pubrel(uint16_t packet_id) {
 
 void session_actor::on_subscribe(subscribe_command& command) {
   auto& packet = command.packet;
+  auto& plan = command.plan;
   const auto& shards = *context_->shards;
-  std::vector<subscribe_request> requests(shards.size());
   std::vector<mqtt::reason_code> codes;
-  uint32_t subscription_id =
-      packet.props.subscription_identifiers.empty() ? 0 : packet.props.subscription_identifiers.front();
   for (size_t i = 0; i < packet.subscriptions.size(); ++i) {
-    auto& sub = packet.subscriptions[i];
-    if (command.verdicts[i] != mqtt::reason_code::success) {
+    auto& entry = plan.entries[i];
+    if (!entry) {
       codes.push_back(command.verdicts[i]);
       continue;
     }
-    subscription_request_entry entry;
-    std::string_view group;
-    std::string_view plain;
-    if (mqtt::split_shared_filter(sub.filter, group, plain)) {
-      entry.filter = plain;
-      entry.group = group;
-    } else {
-      entry.filter = sub.filter;
-    }
-    entry.max_qos = static_cast<uint8_t>(sub.max_qos);
-    entry.no_local = sub.no_local;
-    entry.retain_as_published = sub.retain_as_published;
-    entry.retain_handling = sub.retain_handling;
-    entry.subscription_id = subscription_id;
-    shards.for_each_shard_of_filter(entry.filter, [&](size_t s) { requests[s].entries.push_back(entry); });
-    subscriptions_to_change()[sub.filter] = std::move(entry);
-    codes.push_back(static_cast<mqtt::reason_code>(sub.max_qos));  // granted QoS (MQTT-3.9.3)
+    if (subscriptions_to_change().insert_or_assign(packet.subscriptions[i].filter, *entry).second)
+      count_subscriptions(1);
+    codes.push_back(
+        static_cast<mqtt::reason_code>(packet.subscriptions[i].max_qos));  // granted QoS (MQTT-3.9.3)
   }
 
   // SUBACK goes out once every shard has the subscriptions, followed by the retained messages they found.
@@ -201,6 +189,7 @@ void session_actor::on_subscribe(subscribe_command& command) {
   auto state = std::make_shared<pending>();
   state->suback.packet_id = packet.packet_id;
   state->suback.codes = std::move(codes);
+  state->retained.deliveries = std::move(command.retained);
   auto epoch = epoch_;
   auto finish = [this, state, epoch] {
     if (epoch == epoch_ && sink_) {
@@ -233,17 +222,19 @@ void session_actor::on_subscribe(subscribe_command& command) {
         finish();
     });
   }
+  auto registered = settle_registered(command, &state->shards_asked);
   auto self = caf::actor_cast<caf::actor>(this);
   for (size_t s = 0; s < shards.size(); ++s) {
-    if (requests[s].entries.empty())
+    auto& request = plan.requests[s];
+    if (request.entries.empty() || registered[s])
       continue;
-    requests[s].session = self;
-    requests[s].client_id = client_id_;
-    requests[s].link = link();
-    requests[s].persistent = shards_store_entries_;
+    request.session = self;
+    request.client_id = client_id_;
+    request.link = link();
+    request.persistent = shards_store_entries_;
     ++state->replies_missing;
     state->shards_asked.push_back(s);
-    request(shards[s], caf::infinite, std::move(requests[s])).then([state, finish](subscribe_reply& reply) {
+    this->request(shards[s], caf::infinite, std::move(request)).then([state, finish](subscribe_reply& reply) {
       for (auto& d : reply.retained)
         state->retained.deliveries.push_back(std::move(d));
       if (--state->replies_missing == 0)
@@ -251,7 +242,60 @@ void session_actor::on_subscribe(subscribe_command& command) {
     });
   }
   if (state->replies_missing == 0)
-    writer().append(state->suback, version_);
+    finish();
+}
+
+std::vector<bool> session_actor::settle_registered(const subscribe_command& command,
+                                                   std::vector<size_t>* done_later) {
+  const auto& shards = *context_->shards;
+  std::vector<bool> registered(shards.size(), false);
+  if (command.registered.empty())
+    return registered;
+  // The shards got the connection's guess of this session's link, and may have lost a subscription to an
+  // UNSUBSCRIBE read before the SUBSCRIBE and handled here after the connection registered it: each gets
+  // this session's own state of the filters now.
+  std::vector<subscribe_request> settle(shards.size());
+  std::vector<unsubscribe_request> remove(shards.size());
+  const auto& packet = command.packet;
+  for (size_t i = 0; i < packet.subscriptions.size(); ++i) {
+    const auto& entry = command.plan.entries[i];
+    if (!entry)
+      continue;
+    auto held = subscriptions().find(packet.subscriptions[i].filter);
+    shards.for_each_shard_of_filter(entry->filter, [&](size_t s) {
+      if (s >= command.registered.size() || !command.registered[s])
+        return;
+      if (held != subscriptions().end())
+        settle[s].entries.push_back(held->second);
+      else
+        remove[s].filters.emplace_back(entry->filter, entry->group);
+    });
+  }
+  auto self = caf::actor_cast<caf::actor>(this);
+  for (size_t s = 0; s < command.registered.size(); ++s) {
+    if (!command.registered[s])
+      continue;
+    registered[s] = true;
+    if (!remove[s].filters.empty()) {
+      remove[s].session = self;
+      send(shards[s], std::move(remove[s]));
+    }
+    if (!settle[s].entries.empty()) {
+      auto& request = settle[s];
+      request.session = self;
+      request.client_id = client_id_;
+      request.link = link();
+      request.persistent = shards_store_entries_;
+      request.restoring = true;  // no retained messages again, and no SUBACK to wait for
+      this->request(shards[s], caf::infinite, std::move(request)).then([](subscribe_reply&) {});
+    }
+    // The registration holds the client's QoS 0 until its retained messages are out (see subscribe_done).
+    if (done_later != nullptr)
+      done_later->push_back(s);
+    else
+      send(shards[s], subscribe_done{self});
+  }
+  return registered;
 }
 
 void session_actor::on_unsubscribe(const mqtt::unsubscribe_packet& unsubscribe) {
@@ -270,6 +314,7 @@ void session_actor::on_unsubscribe(const mqtt::unsubscribe_packet& unsubscribe) 
       requests[s].filters.emplace_back(it->second.filter, it->second.group);
     });
     subscribed.erase(it);
+    count_subscriptions(-1);
     unsuback.codes.push_back(mqtt::reason_code::success);
   }
   send_unsubscribes(requests);

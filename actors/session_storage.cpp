@@ -7,7 +7,7 @@
 
 #include "actors/session_actor.hpp"
 #include "actors/stored_form.hpp"
-#include "net/mqtt/topic.hpp"
+#include "actors/subscribe_plan.hpp"
 
 namespace mqhub::actors {
 
@@ -24,21 +24,9 @@ constexpr uint32_t never_expires = 0xFFFFFFFF;
 constexpr auto inflight_state_delay = std::chrono::milliseconds(100);
 
 subscription_request_entry from_stored(const storage::stored_subscription& stored) {
-  subscription_request_entry entry;
-  std::string_view group;
-  std::string_view plain;
-  if (mqtt::split_shared_filter(stored.filter, group, plain)) {
-    entry.filter = plain;
-    entry.group = group;
-  } else {
-    entry.filter = stored.filter;
-  }
-  entry.max_qos = static_cast<uint8_t>(stored.max_qos);
-  entry.no_local = stored.no_local;
-  entry.retain_as_published = stored.retain_as_published;
-  entry.retain_handling = stored.retain_handling;
-  entry.subscription_id = stored.subscription_id.value_or(0);
-  return entry;
+  return subscription_entry_of(stored.filter, static_cast<uint8_t>(stored.max_qos), stored.no_local,
+                               stored.retain_as_published, stored.retain_handling,
+                               stored.subscription_id.value_or(0));
 }
 
 storage::stored_subscription to_stored(const std::string& filter, const subscription_request_entry& entry) {
@@ -70,6 +58,7 @@ caf::result<bool> session_actor::restore(restore_session& restore) {
     disconnected_at_ = *record.expiry_deadline - record.session_expiry_interval;
   for (const auto& sub : record.subscriptions)
     subscriptions_to_change()[sub.filter] = from_stored(sub);
+  count_subscriptions(static_cast<int64_t>(subscriptions().size()));
 
   restore_queue(state.queue);
   for (auto id : state.inbound_qos2)

@@ -91,6 +91,13 @@ bool shard_actor::route_here(publish_batch& batch) {
   return true;
 }
 
+std::optional<subscribe_reply> shard_actor::subscribe_here(const subscribe_request& request) {
+  std::lock_guard guard{mutex_};
+  if (exited_)
+    return std::nullopt;
+  return subscribe(request);
+}
+
 void shard_actor::route(publish_batch& batch) {
   if (batch.inbound_bytes > 0)
     batch.publisher->routed(batch.inbound_bytes);
@@ -461,14 +468,11 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
     ++sub.subscribes_pending;  // until the session's subscribe_done
   sub.persistent = request.persistent;
   auto now = clock::now();
-  int64_t added = 0;
   for (const auto& e : request.entries) {
     subscription_entry entry{id, e.max_qos, e.no_local, e.retain_as_published, e.subscription_id};
     bool is_new = trie_.insert(e.filter, e.group, entry);
-    if (is_new) {
+    if (is_new)
       ++sub.subscriptions;
-      ++added;
-    }
     // Retained messages go to a new subscriber per retain handling (MQTT-3.3.1-9, -10, -11), never to a
     // shared subscription (MQTT-4.8.2: not sent when a shared subscription is established).
     if (request.restoring || !e.group.empty() || e.retain_handling == 2 ||
@@ -485,7 +489,6 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
         d.subscription_ids.push_back(e.subscription_id);
     });
   }
-  stats_->subscriptions.fetch_add(added, std::memory_order_relaxed);
   return reply;
 }
 
@@ -494,16 +497,12 @@ void shard_actor::unsubscribe(const unsubscribe_request& request) {
   auto it = subscribers_.find(id);
   if (it == subscribers_.end())
     return;
-  int64_t removed = 0;
   for (const auto& [filter, group] : request.filters) {
-    if (trie_.erase(filter, group, id)) {
+    if (trie_.erase(filter, group, id))
       --it->second.subscriptions;
-      ++removed;
-    }
   }
   if (it->second.subscriptions == 0)
     subscribers_.erase(it);
-  stats_->subscriptions.fetch_sub(removed, std::memory_order_relaxed);
 }
 
 caf::result<bool> shard_actor::end_session(const end_of_session& end) {

@@ -55,6 +55,11 @@ class shard_actor : public caf::event_based_actor {
   /// should not wait for.
   bool route_here(publish_batch& batch);
 
+  /// Adds subscriptions on the calling thread, as the mailbox would: a connection registers a SUBSCRIBE as it
+  /// reads it, so that a PUBLISH read after it on any connection reaches the subscriber (issue 21); its
+  /// session settles them later. Thread-safe; waits for the shard. Nothing once the actor has exited.
+  std::optional<subscribe_reply> subscribe_here(const subscribe_request& request);
+
  private:
   struct subscriber {
     caf::actor session;

@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 
 #include "actors/scoped_flag.hpp"
+#include "actors/session_directory.hpp"
 #include "actors/session_farewell.hpp"
 #include "actors/shard_actor.hpp"
 #include "net/keepalive_sweep.hpp"
@@ -70,7 +71,7 @@ void connection_base::start() {
 }
 
 void connection_base::read_more() {
-  if (reading_ || state_ == state::closed || state_ == state::connecting || state_ == state::waking)
+  if (reading_ || state_ == state::closed || state_ == state::connecting)
     return;
   if (pending_bytes() > services_->limits.write_buffer_limit) {
     paused_for_writes_ = true;  // on_written reads on once the queue has drained
@@ -195,10 +196,8 @@ bool connection_base::process_buffer(bool may_defer) {
                 "packet exceeds the maximum packet size");  // MQTT-3.2.2-15
       break;
     }
-    if (dormant() && needs_session(available[0])) {
-      wake_session();  // the packet is read again once the session has attached
-      break;
-    }
+    if (dormant() && needs_session(available[0]) && !wake_session())
+      break;  // taken over: the connection closes
     auto body = available.subspan(f.header_size, f.remaining_length);
     begin_ += f.total_size();
     last_packet_at_ = read_at_;
@@ -237,11 +236,11 @@ bool connection_base::needs_session(uint8_t first_byte) {
   }
 }
 
-void connection_base::wake_session() {
-  last_packet_at_ = read_at_;  // the packet that wakes it counts for the keep alive, though read again later
-  state_ = state::waking;
-  caf::anon_send(services_->directory_of(client_id_),
-                 actors::wake_session{std::string(client_id_.view()), shared_from_this()});
+bool connection_base::wake_session() {
+  session_ = actors::wake_dormant_session(*services_->system, services_->session_table_of(client_id_),
+                                          services_->directory_of(client_id_), services_->sessions,
+                                          std::string(client_id_.view()), this);
+  return static_cast<bool>(session_);
 }
 
 void connection_base::attach_dormant(std::vector<actors::out_buffer> connack) {
@@ -476,10 +475,9 @@ void connection_base::attached(caf::actor session, std::vector<actors::out_buffe
         self->forget_dormant_session(false);
       return;
     }
-    if (self->state_ != state::connecting && self->state_ != state::waking)
+    if (self->state_ != state::connecting)
       return;
-    if (self->state_ == state::connecting)
-      self->services_->stats->clients_connected.fetch_add(1, std::memory_order_relaxed);
+    self->services_->stats->clients_connected.fetch_add(1, std::memory_order_relaxed);
     self->session_ = std::move(session);  // null: the session is dormant
     self->state_ = state::connected;
     if (self->shut_down_when_attached_) {
@@ -521,7 +519,7 @@ void connection_base::shut_down() {
   if (!self)
     return;
   asio::post(io_, [self = std::move(self)] {
-    if (self->state_ == state::connecting || self->state_ == state::waking) {
+    if (self->state_ == state::connecting) {
       // The session has the CONNECT and its CONNACK may already be out (it writes it, then attaches): the
       // DISCONNECT must come after it (MQTT-3.14.0-1), and it does once the session has attached.
       self->shut_down_when_attached_ = true;

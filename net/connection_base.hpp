@@ -100,11 +100,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   const node_services& services() const { return *services_; }
 
  private:
-  // waking: connected, and the dormant session is getting its actor (see actors::session_directory); the
-  // packet that needs it waits in the buffer until it has attached.
-  enum class state : uint8_t { awaiting_connect, connecting, connected, waking, closed };
+  enum class state : uint8_t { awaiting_connect, connecting, connected, closed };
   /// Whether the client has its CONNACK: errors get a DISCONNECT from here on (MQTT 5).
-  bool acknowledged() const { return state_ == state::connected || state_ == state::waking; }
+  bool acknowledged() const { return state_ == state::connected; }
   /// Connected without a session actor: the directory's table holds the session (see actors::session_table).
   bool dormant() const { return state_ == state::connected && !session_; }
 
@@ -124,7 +122,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void flush_deferred();
   /// Whether a dormant session must wake for this packet: only the session handles it.
   static bool needs_session(uint8_t first_byte);
-  void wake_session();
+  /// Starts the dormant session's actor on this thread (see actors::wake_dormant_session); false when the
+  /// session was taken over meanwhile, and this connection is being closed.
+  bool wake_session();
   /// Queues the first packets for the client (its CONNACK) and the deliveries held until then; true when a
   /// write must be started. The session is attached from here on.
   bool queue_first_packets(std::vector<actors::out_buffer>& first_packets);
@@ -182,6 +182,9 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void on_packet(uint8_t first_byte, std::span<const uint8_t> body);
   void on_publish(net::mqtt::publish_packet& publish);
   void on_subscribe(net::mqtt::subscribe_packet& subscribe);
+  /// Registers the subscriptions of `command` with the shards of this process on this thread, as the packet
+  /// is read (see actors::subscribe_command::registered).
+  void register_subscriptions(actors::subscribe_command& command);
   void on_disconnect(const net::mqtt::disconnect_packet& disconnect);
   void violation(net::mqtt::reason_code code, std::string reason);
   /// shut_down's work, on the connection thread.
@@ -230,6 +233,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   std::vector<boost::asio::const_buffer> write_buffers_;
 
   uint32_t session_expiry_ = 0;
+  uint32_t client_maximum_packet_size_ = 0;  // the client's Maximum Packet Size (MQTT-3.1.2-24); 0: none
   uint16_t keep_alive_ = 0;
   uint16_t direct_qos1_window_ = 0;  // under write_mutex_; 0: the session completes all QoS 1
   state state_ = state::awaiting_connect;

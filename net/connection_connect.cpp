@@ -106,6 +106,7 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
   request.session_expiry = session_expiry_;
   request.receive_maximum = connect.props.receive_maximum.value_or(65535);
   request.maximum_packet_size = connect.props.maximum_packet_size.value_or(0);
+  client_maximum_packet_size_ = request.maximum_packet_size;
   request.request_problem_information = connect.props.request_problem_information.value_or(1) == 1;
   if (connect.will && !access_->may_publish(connect.will->topic))
     connect.will.reset();  // message filters apply to the will too

@@ -1,6 +1,8 @@
 #include <utility>
 
 #include "actors/message.hpp"
+#include "actors/shard_actor.hpp"
+#include "actors/subscribe_plan.hpp"
 #include "net/connection_base.hpp"
 #include "net/mqtt/decoder.hpp"
 #include "net/mqtt/encoder.hpp"
@@ -129,15 +131,50 @@ void connection_base::on_subscribe(mqtt::subscribe_packet& subscribe) {
       violation(mqtt::reason_code::protocol_error, "no local on a shared subscription");  // MQTT-3.8.3-4
       return;
     }
-    if (!mqtt::is_valid_topic_filter(sub.filter))
+    if (!mqtt::is_valid_topic_filter(sub.filter)) {
+      // MQTT 3.1.1 has no reason code for it: a malformed filter is a protocol violation that closes the
+      // connection (MQTT-4.8.0-1, 4.7.3); MQTT 5 answers SUBACK 0x8F.
+      if (version_ != mqtt::protocol_version::v5) {
+        violation(mqtt::reason_code::topic_filter_invalid, "invalid topic filter");
+        return;
+      }
       command.verdicts.push_back(mqtt::reason_code::topic_filter_invalid);
-    else if (!access_->may_subscribe(sub.filter))
+    } else if (!access_->may_subscribe(sub.filter)) {
       command.verdicts.push_back(mqtt::reason_code::not_authorized);
-    else
+    } else {
       command.verdicts.push_back(mqtt::reason_code::success);
+    }
   }
   command.packet = std::move(subscribe);
+  command.plan = actors::plan_subscribe(command.packet, command.verdicts, *services_->shards);
+  register_subscriptions(command);
   to_session_.packets.emplace_back(std::move(command));
+}
+
+void connection_base::register_subscriptions(actors::subscribe_command& command) {
+  const auto& shards = *services_->shards;
+  actors::subscriber_link link{shared_from_this(), version_, client_maximum_packet_size_, false};
+  {
+    std::lock_guard guard{write_mutex_};
+    link.direct_qos1 = direct_qos1_window_ != 0;
+  }
+  command.registered.assign(shards.size(), false);
+  for (size_t s = 0; s < shards.size(); ++s) {
+    auto request = command.plan.requests[s];  // the session sends its own, or settles this one
+    auto* shard = shards.local(s);
+    if (request.entries.empty() || shard == nullptr)
+      continue;  // a shard of another process hears of it from the session
+    request.session = session_;
+    request.client_id = std::string(client_id_.view());
+    request.link = link;
+    request.persistent = services_->durable && session_expiry_ != 0;
+    auto reply = shard->subscribe_here(request);
+    if (!reply)
+      continue;
+    command.registered[s] = true;
+    for (auto& retained : reply->retained)
+      command.retained.push_back(std::move(retained));
+  }
 }
 
 void connection_base::on_disconnect(const mqtt::disconnect_packet& disconnect) {

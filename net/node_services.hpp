@@ -13,6 +13,7 @@
 
 #include "actors/broker_stats.hpp"
 #include "actors/queue_limits.hpp"
+#include "actors/session_actor.hpp"
 #include "actors/session_table.hpp"
 #include "actors/shard_map.hpp"
 #include "net/access_policy.hpp"
@@ -43,7 +44,10 @@ struct connection_limits {
 
 /// What every connection of a node shares: the actors it talks to, the policy, the limits.
 struct node_services {
+  caf::actor_system* system = nullptr;
   std::shared_ptr<const actors::shard_map> shards;
+  /// What the sessions a connection starts itself share (see actors::wake_dormant_session).
+  std::shared_ptr<const actors::session_context> sessions;
   std::vector<caf::actor> directories;
   std::vector<std::shared_ptr<actors::session_table>> session_tables;  // one per directory, by the same index
   std::shared_ptr<actors::broker_stats> stats;

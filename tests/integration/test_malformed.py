@@ -17,7 +17,7 @@ import time
 import pytest
 
 import raw_mqtt as r
-from mqtt_helpers import Client, unique_id
+from mqtt_helpers import Client, mosquitto_differs, unique_id
 
 MOSQUITTO = os.environ.get("MQHUB_TEST_BROKER") == "mosquitto"
 SAME = object()
@@ -210,7 +210,7 @@ def test_an_unknown_protocol_level_is_refused_and_closed(broker):
     assert_still_serving(broker)
 
 
-@pytest.mark.skipif(MOSQUITTO, reason="mosquitto supports MQTT 3.1 and accepts 'MQIsdp' level 3; mqhub does not")
+@mosquitto_differs("it supports MQTT 3.1 and accepts 'MQIsdp' level 3; mqhub does not")
 def test_an_mqtt31_connect_gets_return_code_1_and_is_closed(broker):
     # MQTT 3.1.1 MQTT-3.1.2-2: an unsupported protocol level MUST get CONNACK return code 0x01, then a disconnect.
     with r.RawClient(broker.host, broker.port) as c:
@@ -249,6 +249,24 @@ def test_subscription_options_with_reserved_bits_set_are_a_malformed_packet(brok
     with send_after_connect(broker, version, r.subscribe(1, [("a/b", options)], version=version)) as c:
         expect_malformed_handling(c, version, r.RC_MALFORMED_PACKET)
     assert_still_serving(broker)
+
+
+# Issue 21, point 3: MQTT 3.1.1 has no reason code for a malformed topic filter, so a '#' that is not the last
+# level is a protocol violation that closes the connection, as mosquitto does (3.1.1: 4.7.1.2, 4.8); the node
+# answered SUBACK 0x80. MQTT 5 answers SUBACK 0x8F Topic Filter invalid (MQTT 3.9.3).
+@pytest.mark.parametrize("topic_filter", ["a/#/b", "a#", "+a"])
+def test_an_invalid_topic_filter_closes_an_mqtt311_connection(broker, topic_filter):
+    with send_after_connect(broker, V311, r.subscribe(1, [(topic_filter, 1)], version=V311)) as c:
+        expect_closed(c)
+    assert_still_serving(broker)
+
+
+@mosquitto_differs("it closes an MQTT 5 connection with DISCONNECT for an invalid filter too")
+def test_an_invalid_topic_filter_gets_suback_0x8f_in_mqtt5(broker):
+    with send_after_connect(broker, V5, r.subscribe(1, [("a/#/b", 1), ("a/b", 1)])) as c:
+        _, body = c.expect(r.SUBACK)
+        _, codes, _ = r.parse_suback(body)
+        assert codes == [r.RC_TOPIC_FILTER_INVALID, 1], f"expected SUBACK [0x8f, 1], got {codes}"
 
 
 def test_retain_handling_3_is_a_protocol_error(broker):

@@ -114,6 +114,7 @@ int run_node(const node_options& options) {
   auto map = std::make_shared<const actors::shard_map>(shards, options.shard_levels);
 
   auto services = std::make_shared<net::node_services>();
+  services->system = &system;
   services->shards = map;
   services->stats = stats;
   services->limits = options.limits;
@@ -127,6 +128,7 @@ int run_node(const node_options& options) {
   session_limits.receive_maximum = options.limits.receive_maximum;
   auto context = std::make_shared<const actors::session_context>(
       actors::session_context{map, stats, session_limits, store});
+  services->sessions = context;
   for (size_t i = 0; i < options.shards; ++i) {
     auto table = std::make_shared<actors::session_table>();
     services->session_tables.push_back(table);
