@@ -1,7 +1,8 @@
 """Fixtures that start a real mqhub node on free loopback ports for each test.
 
 MQHUB_BIN points at the node binary (ctest sets it). MQHUB_TEST_BROKER=mosquitto runs the same tests against
-Debian's mosquitto instead, which is how a test is checked to be able to fail for the right reason.
+Debian's mosquitto instead (MQHUB_MOSQUITTO, if set, is its path), which is how a test is checked to be able to
+fail for the right reason; ctest runs every file both ways.
 
 Networks (README, DESIGN §8): every broker listens on plain MQTT (`broker.port`); a test asks for more with
 `start_broker(args, networks=("mqtts", "ws", "wss"))`, which picks a free port for each (`broker.ports[name]`) and
@@ -23,7 +24,7 @@ import time
 import pytest
 
 import tls_helpers
-from local_ports import HOST, free_port  # noqa: F401 (tests import both from here)
+from local_ports import HOST, free_port, release_port  # noqa: F401 (tests import both from here)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -96,13 +97,15 @@ class Broker:
             conf = os.path.join(self.data_dir, "mosquitto.conf")
             with open(conf, "w") as f:
                 f.write(self._mosquitto_config())
-            cmd = ["mosquitto", "-c", conf]
+            cmd = [os.environ.get("MQHUB_MOSQUITTO", "mosquitto"), "-c", conf]  # ctest gives the path (/usr/sbin)
         else:
             binary = os.environ.get("MQHUB_BIN", os.path.join(REPO, "build", "tools", "mqhub", "mqhub"))
+            # Warnings only, unless the test asks for a level (e.g. info, to see which path reloaded TLS).
+            log_level = [] if "--log-level" in self.args else ["--log-level", "warn"]
             cmd = [binary, "--data-dir", self.data_dir, "--bind", HOST, "--mqtt-port", str(self.port),
                    "--mqtts-port", str(self.ports.get("mqtts", 0)), "--ws-port", str(self.ports.get("ws", 0)),
                    "--wss-port", str(self.ports.get("wss", 0)), "--http-port", "0",
-                   "--cluster-port", "0", "--log-level", "warn"] + self.args
+                   "--cluster-port", "0", *log_level, *self.args]
         self.output = []
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ready = threading.Event()
@@ -153,6 +156,44 @@ class Broker:
     def log(self):
         return "".join(self.output)
 
+    def wait_for_log(self, text, timeout=10.0):
+        """Waits until a line of the broker's output contains `text`; returns whether one did."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _socket_links(self):
+        fd_dir = f"/proc/{self.proc.pid}/fd"
+        links = []
+        for fd in os.listdir(fd_dir):
+            try:
+                links.append(os.readlink(os.path.join(fd_dir, fd)))
+            except OSError:
+                pass  # closed meanwhile
+        return [link for link in links if link.startswith("socket:")]
+
+    def open_sockets(self):
+        """How many sockets the broker process holds open (listeners and connections), from /proc."""
+        return len(self._socket_links())
+
+    def holds_connection_from(self, client_port):
+        """Whether the broker process still holds the socket of its connection from the client's local port:
+        the connection's inode in /proc/net/tcp among the process's descriptors."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                next(f)  # the header
+                for line in f:
+                    fields = line.split()
+                    local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                    remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                    if remote_port == client_port and local_port in self.ports.values() and fields[9] != "0":
+                        inodes.add(f"socket:[{fields[9]}]")
+        return bool(inodes & set(self._socket_links()))
+
     @staticmethod
     def kind_from_env():
         return os.environ.get("MQHUB_TEST_BROKER", "mqhub")
@@ -177,6 +218,8 @@ def start_broker():
         code = b.stop()
         log = b.log()
         shutil.rmtree(b.data_dir, ignore_errors=True)
+        for port in b.ports.values():
+            release_port(port)
         assert not crashed, "broker exited unexpectedly:\n" + log
         # A clean SIGTERM shutdown exits 0; under sanitizers a leak or a late error shows up here too.
         assert code in (None, 0), f"broker exited with {code} on SIGTERM:\n" + log

@@ -8,15 +8,16 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 
 import raw_mqtt
-from mqtt_helpers import V311, V5, mosquitto_deviates, mqhub_only, props, unique_id
+from mqtt_helpers import (V311, V5, mosquitto_deviates, mqhub_only, props, unique_id, wait_until,
+                          will_at_session_end)
 from mqtt_helpers import clients, raws  # noqa: F401,F811 (pytest fixtures)
 
 VERSIONS = [pytest.param(4, id="v311"), pytest.param(5, id="v5")]
 
 
-def connect_v5(clients, broker, client_id, clean, expiry=None):
+def connect_v5(clients, broker, client_id, clean, expiry=None, will=None):
     properties = props(PacketTypes.CONNECT, SessionExpiryInterval=expiry) if expiry is not None else None
-    return clients(broker, client_id=client_id, protocol=V5, clean=clean, properties=properties)
+    return clients(broker, client_id=client_id, protocol=V5, clean=clean, properties=properties, will=will)
 
 
 # ------------------------------------------------------------------------------------------------ sessions 3.1.1
@@ -85,13 +86,16 @@ def test_v5_session_expiry_0_ends_the_session_with_the_connection(broker, client
 
 
 def test_v5_session_ends_when_its_expiry_interval_passes(broker, clients):
-    cid = unique_id()
-    connect_v5(clients, broker, cid, clean=False, expiry=1).disconnect()
-    time.sleep(1.6)  # nothing to await: the session must silently expire 1 s after the disconnect
+    cid, ended = unique_id(), f"conn/ended/{unique_id('t')}"
+    watcher = clients(broker, protocol=V5)
+    watcher.subscribe(ended, 1)
+    connect_v5(clients, broker, cid, clean=False, expiry=1, will=will_at_session_end(ended)).disconnect_keeping_will()
+    # The session's will goes out when the session ends (its delay is an hour): the sign that it expired.
+    watcher.receive(timeout=10, what="the will of the session (expiry 1 s) as it ended")
     again = connect_v5(clients, broker, cid, clean=False, expiry=60)
     # MQTT 5 3.1.2.11.2: the server MUST discard the session when the Session Expiry Interval has passed.
     assert again.session_present is False, \
-        "expected Session Present 0: the session (expiry 1 s) must be gone 1.6 s after the disconnect"
+        "expected Session Present 0: the session (expiry 1 s) ended, as its will showed"
 
 
 # ------------------------------------------------------------------------------------------------ client ids
@@ -144,7 +148,8 @@ def test_silent_client_is_disconnected_after_one_and_a_half_keepalives(broker, r
     # MQTT-3.1.2-24 (3.1.1) / MQTT-3.1.2-22 (5.0): no packet within 1.5 x Keep Alive -> the server disconnects.
     assert closed is not None, \
         "expected the broker to close a client silent for 1.5 x keepalive 1 s, still open after 6 s"
-    assert 1.0 <= elapsed <= 3.0, f"expected the disconnect about 1.5 s after the last packet, took {elapsed:.2f} s"
+    # Up to 4 s: slack for a loaded machine (mosquitto's coarse timer takes about 5 s).
+    assert 1.0 <= elapsed <= 4.0, f"expected the disconnect about 1.5 s after the last packet, took {elapsed:.2f} s"
 
 
 def test_client_that_pings_stays_connected_past_the_keepalive(broker, raws):
@@ -215,10 +220,8 @@ def test_clients_beyond_the_descriptor_limit_wait_and_get_in_once_descriptors_fr
     warm = raws(broker, version=4)
     warm.connect(unique_id())
     warm.close()
-    deadline = time.monotonic() + 5
-    while len(os.listdir(f"/proc/{pid}/fd")) > in_use:
-        assert time.monotonic() < deadline, "expected the broker to close the connection of a client that left"
-        time.sleep(0.02)
+    assert wait_until(lambda: len(os.listdir(f"/proc/{pid}/fd")) <= in_use, timeout=10), \
+        "expected the broker to close the connection of a client that left"
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 3, in_use + 3))
     first = [raws(broker, version=4) for _ in range(3)]
     for r in first:
@@ -228,6 +231,7 @@ def test_clients_beyond_the_descriptor_limit_wait_and_get_in_once_descriptors_fr
         for r in waiting:
             r.send(raw_mqtt.connect(unique_id(), version=4))
         assert all(r.read_packet(0.5) is None for r in waiting), "expected no CONNACK while no descriptor is free"
+        assert broker.wait_for_log("accept failed"), "expected the failed accept to be logged"
         failures = broker.log().count("accept failed")
         # Retried every 100 ms, not in a loop: about 10 in the second the two clients waited.
         assert 1 <= failures <= 30, f"expected the failed accept logged and retried calmly, got {failures} lines"

@@ -26,7 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 import raw_mqtt
 from conftest import HOST, REPO, free_port
 from mqtt_helpers import (V5, V311, clients, mosquitto_pub, mqhub_only, props, raws,  # noqa: F401 (fixtures)
-                          unique_id)
+                          unique_id, wait_until, will_at_session_end)
 
 pytestmark = mqhub_only("durable storage is mqhub's --durability / --data-dir; the harness runs mosquitto with "
                         "persistence off")
@@ -35,6 +35,7 @@ MQHUB = os.environ.get("MQHUB_BIN", os.path.join(REPO, "build", "tools", "mqhub"
 SYNC = ["--durability", "sync"]
 WAL = ["--durability", "wal"]
 EXPIRY = 300
+SHORT_EXPIRY = 3
 RAW_SESSION = [(raw_mqtt.SESSION_EXPIRY_INTERVAL, EXPIRY)]
 RESTARTS = ["graceful", "kill"]
 
@@ -89,12 +90,6 @@ def resume(clients, broker, client_id, version=V5, expect_present=True):
     assert sub.session_present == expect_present, \
         f"expected Session Present {int(expect_present)} for {client_id} after the restart"
     return sub
-
-
-def settle():
-    """paho sends a PUBACK after on_message returns; give it a moment before disconnecting, so that the broker
-    does not re-send the last message for a reason unrelated to the test."""
-    time.sleep(0.2)
 
 
 def payloads(messages):
@@ -169,10 +164,11 @@ def test_a_persistent_session_keeps_its_queue_and_subscription_over_a_restart(st
     restart(broker, how)
     publish_all(clients, broker, topic, after)
     sub = resume(clients, broker, client_id, version)
-    got = payloads(sub.receive_n(5, what="the 5 messages queued before the restart")) + payloads(sub.drain(0.5))
+    got = payloads(sub.receive_n(10, what="messages (5 queued before the restart, 5 published after it)"))
     assert got[:5] == before, f"expected the 5 messages queued before the restart first, in order, got {got}"
     assert got[5:] == after, (f"expected the 5 messages published after the restart (recovered subscription) "
                               f"after them, in order, got {got[5:]}")
+    sub.assert_nothing_for(0.5, "each message once")
 
 
 @pytest.mark.parametrize("how", RESTARTS)
@@ -227,8 +223,9 @@ def test_an_unsubscribe_survives_a_restart(start_broker, clients):
     publish_all(clients, broker, f"{base}/dropped", [b"to-dropped"])
     publish_all(clients, broker, f"{base}/kept", [b"to-kept"])
     sub = resume(clients, broker, client_id)
-    got = payloads(sub.receive_n(2, what="the two messages for the kept subscription")) + payloads(sub.drain(0.5))
+    got = payloads(sub.receive_n(2, what="the two messages for the kept subscription"))
     assert got == [b"before", b"to-kept"], f"expected only the kept subscription's messages, got {got}"
+    sub.assert_nothing_for(0.5, "nothing for the dropped subscription")
 
 
 def test_a_session_ended_by_clean_session_stays_gone_after_a_restart(start_broker, clients):
@@ -253,25 +250,35 @@ def test_sessions_whose_expiry_passed_are_gone_after_a_restart(start_broker, cli
     # MQTT-3.1.2-23 / 4.1: a session is kept for Session Expiry Interval seconds after the disconnect, also
     # across a restart, and the time the node was down counts.
     broker = start_broker(SYNC)
-    topic = f"expiry/{unique_id()}"
+    topic, ended = f"expiry/{unique_id()}", f"expiry/ended/{unique_id()}"
+    watcher = clients(broker)
+    watcher.subscribe(ended, qos=1)
     short_id, long_id = unique_id("short"), unique_id("long")
-    for client_id, expiry in ((short_id, 1), (long_id, EXPIRY)):
-        sub = persistent(clients, broker, client_id, first=True, expiry=expiry)
-        sub.subscribe(topic, qos=1)
-        sub.disconnect()
+    long = persistent(clients, broker, long_id, first=True)
+    long.subscribe(topic, qos=1)
+    long.disconnect()
+    short = clients(broker, client_id=short_id, protocol=V5, clean=True, will=will_at_session_end(ended),
+                    properties=props(PacketTypes.CONNECT, SessionExpiryInterval=SHORT_EXPIRY))
+    short.subscribe(topic, qos=1)
+    short.disconnect_keeping_will()
+    disconnected_at = time.monotonic()
     publish_all(clients, broker, topic, [b"queued"])
     if expires == "before-shutdown":
-        time.sleep(2.0)
+        # The session's will goes out as the session ends (its delay is an hour): the sign that it expired.
+        watcher.receive(timeout=SHORT_EXPIRY + 10, what="the will of the short session as it expired")
         restart(broker, how)
     else:
         if how == "graceful":
             assert broker.stop() == 0, "expected exit code 0 on SIGTERM"
         else:
             broker.kill()
-        time.sleep(2.0)
+        assert time.monotonic() - disconnected_at < SHORT_EXPIRY, \
+            f"the node took {time.monotonic() - disconnected_at:.1f} s to stop: the {SHORT_EXPIRY} s session " \
+            f"expired before the downtime this case is about"
+        stay_down_until(disconnected_at + SHORT_EXPIRY + 1)
         broker.start()
-    short = persistent(clients, broker, short_id, expiry=1)
-    assert not short.session_present, "expected Session Present 0: the 1 s session expired"
+    short = persistent(clients, broker, short_id, expiry=SHORT_EXPIRY)
+    assert not short.session_present, f"expected Session Present 0: the {SHORT_EXPIRY} s session expired"
     short.assert_nothing_for(0.5, "no message for an expired session")
     long = resume(clients, broker, long_id)
     assert payloads(long.receive_n(1, what="the queued message of the 300 s session")) == [b"queued"]
@@ -291,13 +298,13 @@ def test_a_message_queued_for_several_sessions_survives_until_each_has_it(start_
 
     sub = resume(clients, broker, a)
     assert payloads(sub.receive_n(5, what="a's 5 messages")) == sent
-    settle()
+    sub.wait_acks_queued()
     sub.disconnect()
     restart(broker, "graceful")
 
     sub = resume(clients, broker, b, V311)
     assert payloads(sub.receive_n(5, what="b's 5 messages")) == sent
-    settle()
+    sub.wait_acks_queued()
     sub.disconnect()
     sub = resume(clients, broker, a)
     sub.assert_nothing_for(0.5, "nothing for a: it acknowledged every message before the graceful restart")
@@ -317,9 +324,9 @@ def test_the_queue_limit_counts_the_messages_recovered_from_the_database(start_b
     restart(broker, "kill")
     publish_all(clients, broker, topic, [f"b{i}".encode() for i in range(6)])
     sub = resume(clients, broker, client_id)
-    got = payloads(sub.receive_n(10, what="10 queued messages")) + payloads(sub.drain(0.5))
-    assert len(got) == 10, f"expected exactly the queue limit (10) of the 12 messages, got {len(got)}: {got}"
+    got = payloads(sub.receive_n(10, what="10 queued messages"))
     assert got == sorted(set(got)), f"expected distinct messages in publish order, got {got}"
+    sub.assert_nothing_for(0.5, "no more than the queue limit (10) of the 12 messages")
 
 
 def test_mosquitto_sub_persistent_client_gets_its_messages_after_kill_9(start_broker):
@@ -356,9 +363,13 @@ def test_unacknowledged_deliveries_are_resent_with_dup_and_their_packet_ids(star
     first = [sub.expect_publish() for _ in range(3)]
     assert [(p.payload, p.dup) for p in first] == [(b"m0", False), (b"m1", False), (b"m2", False)], \
         f"expected the 3 messages in order with DUP=0, got {first}"
-    # Only a delivery the node has recorded as sent can be re-sent as one; recording it is not tied to an ack,
-    # so give the writer a moment before a kill.
-    time.sleep(0.3)
+    if qos == 1 and how == "kill":
+        # Only a delivery the node has recorded as sent can be re-sent as one. A QoS 2 send is recorded before the
+        # PUBLISH goes out; a QoS 1 send 100 ms after it (README Durability), which nothing outside the node can
+        # see: wait that out with room to spare, then make a later commit that must follow the record's in the
+        # node's one ordered writer (an acknowledged QoS 1 PUBLISH) before the kill.
+        time.sleep(1.0)
+        publish_all(clients, broker, f"{topic}/order", [b"x"])
     sub.abort()
     restart(broker, how)
     expect_resent_with_dup_and_their_packet_ids(raws, broker, client_id, first)
@@ -409,7 +420,7 @@ def test_a_pubrel_owed_to_a_subscriber_is_resent_after_a_restart(start_broker, c
     sub.sock.send(raw_mqtt.pubrec(p.packet_id))
     _, body = sub.expect(raw_mqtt.PUBREL)
     assert raw_mqtt.parse_ack(body)[0] == p.packet_id
-    time.sleep(0.3)  # as above: the PUBREC is not acknowledged to us, give the writer a moment
+    # No pause: the node records the PUBREC before it sends the PUBREL (see the kill -9 test below).
     sub.abort()
     restart(broker, how)
 
@@ -520,10 +531,11 @@ def test_retained_messages_their_replacement_and_deletion_survive_a_restart(star
     restart(broker, how)
     sub = clients(broker)
     sub.subscribe(f"{base}/#", qos=1)
-    got = sub.receive_n(2, what="the 2 retained messages") + sub.drain(0.5)
+    got = sub.receive_n(2, what="the 2 retained messages")
     seen = sorted((m.topic, m.payload, m.retain) for m in got)
     assert seen == [(f"{base}/kept", b"kept", True), (f"{base}/replaced", b"new", True)], \
         f"expected exactly kept='kept' and replaced='new' with RETAIN 1 (deleted stays deleted), got {seen}"
+    sub.assert_nothing_for(0.5, "no retained message for the deleted topic")
 
 
 # --------------------------------------------------------------------------------------------------- modes
@@ -548,7 +560,7 @@ def test_memory_mode_keeps_sessions_while_running_and_forgets_them_on_restart(st
     publish_all(clients, broker, topic, [b"while-running"])
     sub = resume(clients, broker, client_id)
     assert payloads(sub.receive_n(1, what="the message queued while offline")) == [b"while-running"]
-    settle()
+    sub.wait_acks_queued()
     sub.disconnect()
     publish_all(clients, broker, topic, [b"before-restart"])
     restart(broker, "graceful")
@@ -659,3 +671,110 @@ def test_a_will_given_on_reconnect_survives_kill_9_and_replaces_the_retained_sta
     late.subscribe(topic, qos=1)
     retained = late.receive(what=f"the retained message of {topic}")
     assert retained.payload == b"offline", f"expected the will to be the retained state, got {retained.payload!r}"
+
+
+def drop(broker, raw):
+    """Closes the raw client's connection without DISCONNECT and waits until the node has closed its side of it;
+    returns the time of the drop (time.monotonic())."""
+    client_port = raw.sock.sock.getsockname()[1]
+    assert broker.holds_connection_from(client_port), "expected the node to hold the client's connection"
+    raw.abort()
+    dropped_at = time.monotonic()
+    assert wait_until(lambda: not broker.holds_connection_from(client_port), timeout=10), \
+        "expected the node to close the connection the client dropped within 10 s"
+    return dropped_at
+
+
+def stay_down_until(moment):
+    """Keeps the stopped node down until time.monotonic() reaches `moment`: the downtime is part of the scenario
+    (it must count towards an interval), not a wait for something to happen."""
+    time.sleep(max(0.0, moment - time.monotonic()))
+
+
+WILL_DELAY = 6
+DOWNTIME = 3
+
+
+def test_a_will_delay_that_spans_a_restart_goes_on_from_where_it_was(start_broker, clients, raws):
+    # MQTT-3.1.3-9 (5.0): the will is published once the Will Delay Interval has passed since the connection
+    # closed (the session, 300 s, lasts longer). Issue 3 / README: the will is stored with the session, so a node
+    # stopped and started within the delay must neither publish it at start (at ~3 s) nor wait the whole delay
+    # again from the start (at ~9 s): it goes out at ~6 s after the drop.
+    broker = start_broker(SYNC)
+    topic = f"will-delay/{unique_id()}"
+    watcher_id = park(clients, broker, topic)
+    device = raws(broker)
+    _, code, _ = device.connect(unique_id("device"), properties=RAW_SESSION,
+                                will=dict(topic=topic, payload=b"offline", qos=1,
+                                          properties=[(raw_mqtt.WILL_DELAY_INTERVAL, WILL_DELAY)]))
+    assert code == 0, f"expected CONNACK success for the device, got 0x{code:02x}"
+    dropped_at = drop(broker, device)
+    assert broker.stop() == 0, f"expected exit code 0 on SIGTERM:\n{broker.log()}"
+    stay_down_until(dropped_at + DOWNTIME)
+    broker.start()
+    watcher = resume(clients, broker, watcher_id)
+    will = watcher.receive(timeout=WILL_DELAY + 10, what="the will once its delay passed")
+    after = time.monotonic() - dropped_at
+    assert will.payload == b"offline", f"expected the will b'offline', got {will.payload!r}"
+    # A second of slack below: a will delay kept in whole seconds of wall-clock time may end up to 1 s early.
+    assert after >= WILL_DELAY - 1, \
+        f"expected the will {WILL_DELAY} s after the drop, not before; it came after {after:.1f} s " \
+        f"(the node was down for the first {DOWNTIME} s)"
+    assert after < DOWNTIME + WILL_DELAY - 0.5, \
+        f"expected the will {WILL_DELAY} s after the drop (the delay goes on over the restart), got it after " \
+        f"{after:.1f} s: the whole delay counted again from the start at {DOWNTIME} s?"
+    watcher.assert_nothing_for(0.5, "the will only once")
+
+
+@pytest.mark.parametrize("how", RESTARTS)
+def test_the_will_of_a_session_that_expired_while_the_node_was_down_goes_out_at_start(start_broker, clients, raws,
+                                                                                     how):
+    # MQTT-3.1.3-9 (5.0): the will goes out when the session ends, if that comes before the will delay (300 s
+    # here); README Durability: on start the node removes sessions that expired meanwhile and their wills go out.
+    broker = start_broker(SYNC)
+    topic = f"will-expired/{unique_id()}"
+    watcher_id = park(clients, broker, topic)
+    watcher = resume(clients, broker, watcher_id)
+    device_id = unique_id("device")
+    device = raws(broker)
+    _, code, _ = device.connect(device_id, properties=[(raw_mqtt.SESSION_EXPIRY_INTERVAL, 2)],
+                                will=dict(topic=topic, payload=b"expired", qos=1,
+                                          properties=[(raw_mqtt.WILL_DELAY_INTERVAL, 300)]))
+    assert code == 0, f"expected CONNACK success for the device, got 0x{code:02x}"
+    dropped_at = drop(broker, device)
+    # Orders the commit of the disconnect before a kill (see the module's docstring).
+    publish_all(clients, broker, f"{topic}/order", [b"x"])
+    watcher.assert_nothing_for(0.5, "no will while the device's session (2 s) lasts")
+    if how == "graceful":
+        assert broker.stop() == 0, f"expected exit code 0 on SIGTERM:\n{broker.log()}"
+    else:
+        broker.kill()
+    stay_down_until(dropped_at + 3)  # the 2 s session expires while the node is down
+    broker.start()
+    watcher = resume(clients, broker, watcher_id)
+    will = watcher.receive(what="the will of the session that expired during the downtime")
+    assert will.payload == b"expired", f"expected the will b'expired', got {will.payload!r}"
+    device = raws(broker)
+    present, code, _ = device.connect(device_id, clean=False, properties=[(raw_mqtt.SESSION_EXPIRY_INTERVAL, 2)])
+    assert (present, code) == (False, 0), \
+        f"expected Session Present 0: the device's session expired during the downtime, got {present}, 0x{code:02x}"
+
+
+@pytest.mark.parametrize("version", [V311, V5], ids=["v311", "v5"])
+@pytest.mark.parametrize("how", RESTARTS)
+def test_a_shared_subscription_of_a_persistent_session_works_after_a_restart(start_broker, clients, version, how):
+    # MQTT 4.8.2 (5.0): a shared subscription is part of the member's session (a message for an offline session
+    # is queued for it); issue 3: it survives a restart like any other subscription of a persistent session.
+    broker = start_broker(SYNC)
+    topic = f"shared-durable/{unique_id()}"
+    client_id = park(clients, broker, f"$share/g/{topic}", version)
+    publish_all(clients, broker, topic, [b"before"])  # queued; also orders the SUBSCRIBE's commit before a kill
+    restart(broker, how)
+    publish_all(clients, broker, topic, [b"offline-after"])
+    sub = resume(clients, broker, client_id, version)
+    got = payloads(sub.receive_n(2, what="messages (queued before the restart and after it)"))
+    assert got == [b"before", b"offline-after"], \
+        f"expected the message queued before the restart and the one published after it, in order, got {got}"
+    publish_all(clients, broker, topic, [b"live"])
+    assert payloads(sub.receive_n(1, what="a message published while connected")) == [b"live"]
+    sub.assert_nothing_for(0.5, "each message once")

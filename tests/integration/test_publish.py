@@ -9,7 +9,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 
 import raw_mqtt
-from mqtt_helpers import V311, V5, mqhub_only, props, unique_id
+from mqtt_helpers import V311, V5, mosquitto_deviates, mqhub_only, props, unique_id
 
 from mqtt_helpers import clients, raws  # noqa: F401,F811 (pytest fixtures)
 
@@ -78,8 +78,11 @@ def test_messages_for_an_offline_session_are_delivered_on_reconnect(broker, clie
     assert back.session_present, "expected Session Present 1 when resuming the subscriber's session"
     # MQTT-3.1.2-5 (3.1.1) / MQTT 5 4.1: the session keeps QoS 1 and QoS 2 messages pending transmission and
     # delivers them when the client reconnects (QoS 0 may be dropped for an offline client, so it is not required).
-    got = [(m.payload, m.qos) for m in back.receive_n(3, what="the queued QoS 1/2 messages")]
-    got += [(m.payload, m.qos) for m in back.drain(0.3)]
+    got = []
+    while len([g for g in got if g[1] > 0]) < 3:
+        m = back.receive(what=f"the 3 queued QoS 1/2 messages (got {got} so far)")
+        got.append((m.payload, m.qos))
+    got += [(m.payload, m.qos) for m in back.drain(0.3)]  # anything more: at most the QoS 0 one may come
     queued = [g for g in got if g[1] > 0]
     assert sorted(queued) == [(b"q1-a", 1), (b"q1-c", 1), (b"q2-b", 2)], \
         f"expected the 3 queued QoS 1/2 messages once each at their QoS, got {got}"
@@ -125,9 +128,9 @@ def test_an_offline_session_keeps_qos1_messages_but_not_qos0(broker, clients, pr
     pub.publish(t, b"q0", qos=0)
     pub.publish(t, b"q1", qos=1)
     back = clients(broker, client_id=cid, protocol=protocol, clean=False, properties=session_props(protocol))
-    got = [(m.payload, m.qos) for m in back.receive_n(1, what="the queued QoS 1 message")] + \
-          [(m.payload, m.qos) for m in back.drain(0.3)]
+    got = [(m.payload, m.qos) for m in back.receive_n(1, what="the queued QoS 1 message")]
     assert got == [(b"q1", 1)], f"expected only the QoS 1 message, got {got}"
+    back.assert_nothing_for(0.5, "nothing but the QoS 1 message")
 
 
 def persistent_connect(raw, client_id, version):
@@ -261,7 +264,7 @@ def test_a_burst_and_the_single_messages_after_it_arrive_in_order(broker, raws, 
     burst, singles = 1000, 30
     pub.sock.send(b"".join(raw_mqtt.publish(t, str(i).encode(), qos=1, packet_id=i + 1) for i in range(burst)))
     for i in range(burst, burst + singles):
-        time.sleep(0.002)  # a read each
+        time.sleep(0.002)  # the input, not a wait: a read each, while the burst is still being routed
         pub.sock.send(raw_mqtt.publish(t, str(i).encode(), qos=1, packet_id=i + 1))
     got = []
     for _ in range(burst + singles):
@@ -392,6 +395,7 @@ def test_a_retained_message_reaches_a_new_subscriber_after_its_suback_and_before
             sub.disconnect()
 
 
+@mosquitto_deviates("it closes the taken-over connection without a DISCONNECT packet")
 def test_a_taken_over_connection_gets_nothing_after_its_disconnect(broker, raws):
     # The session's DISCONNECT (0x8E) and the close are one step for the connection: QoS 0 a shard writes at that
     # moment must not follow the DISCONNECT (MQTT-3.14.0-1 is about the client; the server's last packet is it).

@@ -1,12 +1,12 @@
 """Graceful shutdown (DESIGN §9): on SIGTERM the node tells MQTT 5 clients why (DISCONNECT 0x8B), closes every
-connection and exits 0 promptly."""
+connection and exits 0 promptly (10 s allows for a loaded machine)."""
 
 import signal
 import threading
 import time
 
 import raw_mqtt
-from mqtt_helpers import mqhub_only, unique_id
+from mqtt_helpers import mosquitto_differs, unique_id, wait_until
 
 SERVER_SHUTTING_DOWN = 0x8B
 
@@ -18,15 +18,15 @@ def connected(broker, version):
     return client
 
 
-@mqhub_only("mosquitto closes without a DISCONNECT on SIGTERM")
+@mosquitto_differs("it closes without a DISCONNECT on SIGTERM; mqhub sends 0x8B (a MAY in MQTT 5, DESIGN §9)")
 def test_sigterm_sends_disconnect_0x8b_to_mqtt5_clients_and_exits_0(start_broker):
     broker = start_broker()
     v5 = connected(broker, 5)
     v311 = connected(broker, 4)
     started = time.monotonic()
-    code = broker.stop(signal.SIGTERM)
+    code = broker.stop(signal.SIGTERM, timeout=30)
     assert code == 0, f"expected exit code 0 after SIGTERM, got {code}"
-    assert time.monotonic() - started < 5, "expected the node to stop within 5 s of SIGTERM"
+    assert time.monotonic() - started < 10, "expected the node to stop within 10 s of SIGTERM"
     packets = v5.wait_closed(timeout=2)
     assert packets is not None, "expected the MQTT 5 connection to be closed"
     assert [p[0] for p in packets] == [raw_mqtt.DISCONNECT], f"expected one DISCONNECT, got {packets}"
@@ -36,7 +36,7 @@ def test_sigterm_sends_disconnect_0x8b_to_mqtt5_clients_and_exits_0(start_broker
     assert v311.wait_closed(timeout=2) == [], "expected the 3.1.1 connection to be closed without a packet"
 
 
-@mqhub_only("mosquitto closes without a DISCONNECT on SIGTERM")
+@mosquitto_differs("it closes without a DISCONNECT on SIGTERM; mqhub sends 0x8B (a MAY in MQTT 5, DESIGN §9)")
 def test_clients_connecting_during_sigterm_each_get_0x8b_or_no_connack(start_broker):
     """A client accepted just as the listeners stop must not be missed by the shutdown: each one that got its
     CONNACK gets DISCONNECT 0x8B, none is left open, and the node still exits 0 promptly. Each thread keeps only
@@ -79,15 +79,16 @@ def test_clients_connecting_during_sigterm_each_get_0x8b_or_no_connack(start_bro
     threads = [threading.Thread(target=connect_until_stopped) for _ in range(4)]
     for thread in threads:
         thread.start()
-    time.sleep(0.5)
+    # SIGTERM once connects are well under way (each thread then always has one in progress).
+    under_way = wait_until(lambda: acknowledged[0] >= 10, timeout=10)
     started = time.monotonic()
-    code = broker.stop(signal.SIGTERM)
+    code = broker.stop(signal.SIGTERM, timeout=30)
     stop.set()
     for thread in threads:
         thread.join()
+    assert under_way, f"expected 10 clients to connect before SIGTERM, got {acknowledged[0]}"
     assert code == 0, f"expected exit code 0 after SIGTERM, got {code}"
-    assert time.monotonic() - started < 5, "expected the node to stop within 5 s of SIGTERM"
-    assert acknowledged[0] >= 10, f"expected clients to connect before SIGTERM, got {acknowledged[0]}"
+    assert time.monotonic() - started < 10, "expected the node to stop within 10 s of SIGTERM"
     for client in open_clients:
         packets = client.wait_closed(timeout=2)
         client.close()

@@ -3,8 +3,9 @@
 Contract: TLS 1.2 and 1.3 only; the server certificate is DATA_DIR/tls/server.pem signed by the hub CA (created on
 first start) unless --tls-cert/--tls-key/--tls-ca say otherwise; client certificates are optional at the TLS layer
 and checked at CONNECT: one that does not verify against the CA is refused with CONNACK "not authorized" (MQTT 5
-0x87, 3.1.1 return code 5), none or a CA-signed one is accepted. SIGHUP reloads the certificate and key. Bad input
-on the TLS port (plaintext, garbage, TLS 1.1, a handshake that never ends) closes that connection only.
+0x87, 3.1.1 return code 5), none or a CA-signed one is accepted. SIGHUP reloads the certificate, key and CA, and so
+does a change of their files (polled). Bad input on the TLS port (plaintext, garbage, TLS 1.1, a handshake that
+never ends) closes that connection only.
 
 Real clients (mosquitto_pub/mosquitto_sub, paho) prove that TLS works for others; Python's ssl module and
 raw_mqtt over TLS give the exact reason codes and certificates. Client certificates with chosen dates are made
@@ -15,11 +16,11 @@ so the refusal tests are expected to fail there (strict xfail), which shows they
 
 import datetime
 import os
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 
 import paho.mqtt.client as mqtt
@@ -30,7 +31,7 @@ import tls_helpers
 from conftest import HOST
 from mqtt_helpers import V311, V5, MosquittoSub, mosquitto_deviates, mosquitto_pub, mqhub_only, unique_id, wait_until
 from mqtt_helpers import clients  # noqa: F401,F811 (pytest fixtures)
-from tls_helpers import TlsRawClient, client_context, closed_within, issue_cert
+from tls_helpers import UNDER_MOSQUITTO, TlsRawClient, client_context, closed_within, issue_cert
 
 from tls_helpers import MQHUB
 VERSIONS = [pytest.param(V311, id="v311"), pytest.param(V5, id="v5")]
@@ -340,88 +341,185 @@ def test_client_that_never_finishes_the_handshake_is_dropped(start_broker, parti
     with socket.create_connection((HOST, broker.ports[network]), timeout=5) as sock:
         if partial:
             sock.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # the start of a ClientHello
-        closed, _ = closed_within(sock, 4.0)
+        closed, _ = closed_within(sock, 10.0)
     elapsed = time.monotonic() - start
     # Issue 4 contract: a client that does not finish the TLS handshake is dropped after the handshake timeout
     # (1 s here), not earlier, and not never.
-    assert closed, "expected the node to close a connection whose handshake did not finish within 1 s (waited 4 s)"
+    assert closed, "expected the node to close a connection whose handshake did not finish within 1 s (waited 10 s)"
     assert elapsed >= 0.9, f"expected the connection to be kept for the 1 s timeout, closed after {elapsed:.2f} s"
     assert_serves_tls(broker)
 
 
-def test_a_connection_waiting_in_the_handshake_does_not_block_others(tls_broker):
-    # Ten silent connections sit in the handshake; a good client must still be served at once.
-    silent = [socket.create_connection((HOST, tls_broker.ports["mqtts"]), timeout=5) for _ in range(10)]
+def test_a_connection_waiting_in_the_handshake_does_not_block_others(start_broker):
+    # Ten silent connections sit in the handshake; a good client must still be served at once, not after their
+    # handshake timeout (60 s here, far beyond the 10 s a loaded machine may take to serve the good client).
+    broker = start_broker(["--tls-handshake-timeout", "60"], networks=("mqtts",))
+    silent = [socket.create_connection((HOST, broker.ports["mqtts"]), timeout=5) for _ in range(10)]
     try:
         started = time.monotonic()
-        assert_serves_tls(tls_broker, "while ten connections wait in their TLS handshake")
-        assert time.monotonic() - started < 3.0, "expected a good client to be served within 3 s"
+        assert_serves_tls(broker, "while ten connections wait in their TLS handshake")
+        assert time.monotonic() - started < 10.0, "expected a good client to be served within 10 s"
     finally:
         for s in silent:
             s.close()
 
 
 # ------------------------------------------------------------------------------------------------- reload
+#
+# The node reloads its TLS files on SIGHUP, and also when its poll (every 2 s) sees a file's modification time or
+# size change; both paths log "<why>: TLS certificates reloaded" at info level (why: "SIGHUP" or "certificate
+# files changed"), so these tests run it with --log-level info and wait for the line of the path they test. The
+# files are padded with newlines to fixed sizes (PEM readers skip what follows the last block), so that a
+# replacement can keep both stamps the poll compares: then only SIGHUP can make the node take the new files.
+
+SIGHUP_RELOADED = "SIGHUP: TLS certificates reloaded"
+POLL_RELOADED = "certificate files changed: TLS certificates reloaded"
+PADDED_SIZE = {"server.pem": 4096, "server.key": 1024, "ca.pem": 8192}
 
 
-def replace_server_certificate(broker, directory, cn):
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_padded(path, content, size, mtime_ns=None):
+    """Writes `content` padded with newlines to exactly `size` bytes, with modification time `mtime_ns` if given,
+    and moves it over `path` in one rename (the stamps never show a half-done replacement)."""
+    assert len(content) <= size, f"{path}: {len(content)} bytes do not fit the padded size {size}"
+    new = f"{path}.new"
+    with open(new, "wb") as f:
+        f.write(content + b"\n" * (size - len(content)))
+    if mtime_ns is not None:
+        os.utime(new, ns=(mtime_ns, mtime_ns))
+    os.replace(new, str(path))
+
+
+@pytest.fixture
+def reload_broker(start_broker, tmp_path):
+    """A broker on the mqtts network logging at info level, serving a server certificate made here in DATA_DIR/tls
+    (where the node's own would be; an existing pair is kept), its files padded to PADDED_SIZE."""
+    data_dir = tempfile.mkdtemp(prefix="mqhub-test-")
+    tls_dir = os.path.join(data_dir, "tls")
+    ca_pem, ca_key = tls_helpers.make_ca(tls_dir, cn="test hub CA")
+    pem, key = tls_helpers.sign(ca_pem, ca_key, str(tmp_path / "first"), "first-server", server=True)
+    for name, source in (("server.pem", pem), ("server.key", key)):
+        write_padded(os.path.join(tls_dir, name), read_bytes(source), PADDED_SIZE[name])
+    return start_broker(["--log-level", "info"], data_dir=data_dir, networks=("mqtts",))
+
+
+def replace_server_certificate(broker, directory, cn, keep_stamps=False):
     """A new server certificate and key (new key, new serial, CN `cn`) signed by the hub CA, moved over
-    DATA_DIR/tls/server.pem and server.key. Returns the new certificate's fingerprint."""
+    DATA_DIR/tls/server.pem and server.key, padded to PADDED_SIZE; with keep_stamps each file keeps its
+    modification time too, so the node's poll cannot see the change. Returns the new certificate's fingerprint."""
     pem, key = hub_signed(broker, directory, cn, name=cn, server=True)
-    shutil.copy(key, os.path.join(broker.tls_dir, "server.key.new"))
-    shutil.copy(pem, os.path.join(broker.tls_dir, "server.pem.new"))
-    os.replace(os.path.join(broker.tls_dir, "server.key.new"), os.path.join(broker.tls_dir, "server.key"))
-    os.replace(os.path.join(broker.tls_dir, "server.pem.new"), os.path.join(broker.tls_dir, "server.pem"))
+    for name, source in (("server.key", key), ("server.pem", pem)):
+        target = os.path.join(broker.tls_dir, name)
+        mtime_ns = os.stat(target).st_mtime_ns if keep_stamps else None
+        write_padded(target, read_bytes(source), PADDED_SIZE[name], mtime_ns)
     return tls_helpers.fingerprint(tls_helpers.der(pem))
 
 
-def test_sighup_reloads_the_server_certificate_and_keeps_existing_connections(tls_broker, clients, tmp_path):
-    port = tls_broker.ports["mqtts"]
-    old = tls_helpers.peer_fingerprint(port, tls_broker.ca_path)
+def served_fingerprint(broker):
+    return tls_helpers.peer_fingerprint(broker.ports["mqtts"], broker.ca_path)
+
+
+def test_sighup_reloads_the_server_certificate_and_keeps_existing_connections(reload_broker, clients, tmp_path):
+    broker = reload_broker
+    old = served_fingerprint(broker)
     topic = f"tls/reload/{unique_id('t')}"
-    existing = clients(tls_broker, network="mqtts")
+    existing = clients(broker, network="mqtts")
     existing.subscribe(topic, 1)
-    new = replace_server_certificate(tls_broker, tmp_path, "reloaded-server")
+    # Same sizes and modification times: the poll sees nothing, so a new certificate served afterwards can only
+    # come from the SIGHUP.
+    new = replace_server_certificate(broker, tmp_path, "reloaded-server", keep_stamps=True)
     assert new != old
-    tls_broker.proc.send_signal(signal.SIGHUP)
+    broker.proc.send_signal(signal.SIGHUP)
     # Issue 4 contract / DESIGN §9: SIGHUP reloads the certificate; new connections see the new one.
-    seen = []
-    assert wait_until(lambda: seen.append(tls_helpers.peer_fingerprint(port, tls_broker.ca_path)) or seen[-1] == new,
-                      timeout=5.0, interval=0.1), \
-        f"expected new connections to be served the new certificate within 5 s of SIGHUP; still {seen[-1][:16]}"
+    if UNDER_MOSQUITTO:  # it logs no such line: wait for the certificate itself
+        seen = []
+        assert wait_until(lambda: seen.append(served_fingerprint(broker)) or seen[-1] == new, timeout=10.0,
+                          interval=0.1), "expected new connections to be served the new certificate after SIGHUP"
+    else:
+        assert broker.wait_for_log(SIGHUP_RELOADED, timeout=10.0), \
+            f"expected the line '{SIGHUP_RELOADED}' within 10 s of SIGHUP:\n{broker.log()}"
+        assert served_fingerprint(broker) == new, "expected new connections to be served the new certificate " \
+                                                  "once the node logged the SIGHUP reload"
     # ... and an existing connection keeps working: it publishes and receives over its old TLS session.
     existing.publish(topic, b"after reload", qos=1)
     m = existing.receive(what="its own message after the reload")
     assert m.payload == b"after reload", f"expected b'after reload', got {m.payload!r}"
-    assert tls_broker.alive(), "expected the node to keep running after SIGHUP"
-    assert_serves_tls(tls_broker, "after the reload")
+    assert broker.alive(), "expected the node to keep running after SIGHUP"
+    assert_serves_tls(broker, "after the reload")
 
 
 @mqhub_only("mosquitto reloads certificates on SIGHUP only")
-def test_changed_certificate_files_are_picked_up_without_a_signal(tls_broker, tmp_path):
-    port = tls_broker.ports["mqtts"]
-    new = replace_server_certificate(tls_broker, tmp_path, "renewed-server")
+def test_changed_certificate_files_are_picked_up_without_a_signal(reload_broker, tmp_path):
+    broker = reload_broker
+    new = replace_server_certificate(broker, tmp_path, "renewed-server")
     # Issue 4 contract: the certificate files are also polled for changes (e.g. renewed by an ACME client). The
-    # interval is not part of the contract; 10 s allows for a few seconds.
-    seen = []
-    assert wait_until(lambda: seen.append(tls_helpers.peer_fingerprint(port, tls_broker.ca_path)) or seen[-1] == new,
-                      timeout=10.0, interval=0.2), \
-        "expected new connections to be served the renewed certificate within 10 s, without SIGHUP"
-    assert_serves_tls(tls_broker, "after the renewal")
+    # interval is not part of the contract (2 s today); 10 s allows for a loaded machine.
+    assert broker.wait_for_log(POLL_RELOADED, timeout=10.0), \
+        f"expected the line '{POLL_RELOADED}' within 10 s of the files changing, without a signal:\n{broker.log()}"
+    assert served_fingerprint(broker) == new, "expected new connections to be served the renewed certificate"
+    assert "SIGHUP" not in broker.log(), f"expected no SIGHUP reload (none was sent):\n{broker.log()}"
+    assert_serves_tls(broker, "after the renewal")
 
 
 @mqhub_only("what the node does with a broken certificate on SIGHUP")
-def test_sighup_with_a_mismatched_key_keeps_the_old_certificate(tls_broker, tmp_path):
-    port = tls_broker.ports["mqtts"]
-    old = tls_helpers.peer_fingerprint(port, tls_broker.ca_path)
-    _, other_key = hub_signed(tls_broker, tmp_path, "unrelated")
-    shutil.copy(other_key, os.path.join(tls_broker.tls_dir, "server.key"))  # no longer matches server.pem
-    tls_broker.proc.send_signal(signal.SIGHUP)
-    time.sleep(1.0)  # nothing to await: the node must NOT switch to an unusable certificate
-    # A reload that cannot load a consistent certificate and key must keep serving the old pair.
-    assert tls_broker.alive(), "expected the node to survive a SIGHUP with a mismatched key"
-    assert tls_helpers.peer_fingerprint(port, tls_broker.ca_path) == old, "expected the old certificate served"
-    assert_serves_tls(tls_broker, "after a failed reload")
+def test_sighup_with_a_mismatched_key_keeps_the_old_certificate(reload_broker, tmp_path):
+    broker = reload_broker
+    old = served_fingerprint(broker)
+    _, other_key = hub_signed(broker, tmp_path, "unrelated")
+    write_padded(os.path.join(broker.tls_dir, "server.key"), read_bytes(other_key), PADDED_SIZE["server.key"])
+    broker.proc.send_signal(signal.SIGHUP)
+    # A reload that cannot load a consistent certificate and key must say so and keep serving the old pair.
+    failed = "SIGHUP: TLS certificates not reloaded, the old ones stay in use"
+    assert broker.wait_for_log(failed, timeout=10.0), \
+        f"expected the line '{failed}' within 10 s of SIGHUP:\n{broker.log()}"
+    assert broker.alive(), "expected the node to survive a SIGHUP with a mismatched key"
+    assert served_fingerprint(broker) == old, "expected the old certificate served"
+    assert_serves_tls(broker, "after a failed reload")
+
+
+@mqhub_only("--tls-cert, --tls-key and --tls-ca")
+@pytest.mark.parametrize("trigger", ["sighup", "files-changed"])
+def test_a_replaced_client_ca_file_takes_effect_on_reload(start_broker, tmp_path, trigger):
+    own_pem, own_key = tls_helpers.make_ca(str(tmp_path / "own"), cn="own CA")
+    server_pem, server_key = tls_helpers.sign(own_pem, own_key, str(tmp_path / "own"), "own server",
+                                              name="server", server=True)
+    ca_file = str(tmp_path / "client-ca.pem")
+    write_padded(ca_file, read_bytes(own_pem), PADDED_SIZE["ca.pem"])
+    broker = start_broker(["--log-level", "info", "--tls-cert", server_pem, "--tls-key", server_key,
+                           "--tls-ca", ca_file], networks=("mqtts",))
+    new_ca = tls_helpers.make_ca(str(tmp_path / "new"), cn="new CA")
+    new_device = tls_helpers.sign(*new_ca, str(tmp_path / "new"), "new-device")
+    own_device = tls_helpers.sign(own_pem, own_key, str(tmp_path / "own"), "own-device")
+
+    def connack_with(device):
+        client = TlsRawClient(broker.ports["mqtts"], client_context(own_pem, *device))
+        try:
+            return client.connect(version=5, client_id=unique_id("ca"))[1]
+        finally:
+            client.close()
+
+    code = connack_with(new_device)
+    assert code == 0x87, f"expected CONNACK 0x87 for a certificate of a CA not yet in --tls-ca, got 0x{code:02x}"
+    both = read_bytes(own_pem) + read_bytes(new_ca[0])
+    if trigger == "sighup":
+        # The modification time kept (and the size, by the padding): only the SIGHUP can load the new file.
+        write_padded(ca_file, both, PADDED_SIZE["ca.pem"], os.stat(ca_file).st_mtime_ns)
+        broker.proc.send_signal(signal.SIGHUP)
+        line = SIGHUP_RELOADED
+    else:
+        write_padded(ca_file, both, PADDED_SIZE["ca.pem"])
+        line = POLL_RELOADED
+    assert broker.wait_for_log(line, timeout=10.0), f"expected the line '{line}' within 10 s:\n{broker.log()}"
+    # DESIGN §6: client certificates are verified against --tls-ca; a reload replaces the CA as it does the
+    # server certificate, for connections made after it.
+    code = connack_with(new_device)
+    assert code == 0, f"expected a certificate of the CA added to --tls-ca accepted after the reload, got 0x{code:02x}"
+    code = connack_with(own_device)
+    assert code == 0, f"expected a certificate of the CA still in --tls-ca accepted after the reload, got 0x{code:02x}"
 
 
 def test_paho_refuses_a_wrong_ca(tls_broker, tmp_path):
@@ -437,7 +535,10 @@ def test_paho_refuses_a_wrong_ca(tls_broker, tmp_path):
 @pytest.mark.parametrize("network", ["mqtts", "wss"])
 @pytest.mark.parametrize("failure", ["client-refuses", "garbage"])
 def test_a_failed_handshake_releases_its_connection_at_once(start_broker, tmp_path, network, failure):
-    broker = start_broker(networks=(network,))
+    # A handshake timeout far beyond the 10 s allowed below: holding on to the connection until the timeout is
+    # then told apart from releasing it at once, however loaded the machine.
+    broker = start_broker(["--tls-handshake-timeout", "60"], networks=(network,))
+    idle_sockets = broker.open_sockets()
     if failure == "client-refuses":
         other_ca, _ = tls_helpers.make_ca(str(tmp_path), cn="some other CA")
         with pytest.raises(ssl.SSLError):
@@ -446,13 +547,16 @@ def test_a_failed_handshake_releases_its_connection_at_once(start_broker, tmp_pa
         with socket.create_connection((HOST, broker.ports[network]), timeout=5) as sock:
             sock.sendall(b"\x16\x03\x01\x00\x40" + bytes(64))
             assert closed_within(sock, 5.0)[0], "expected the garbage handshake to be closed"
-    time.sleep(0.3)  # let the node see the end of the connection
+    # The node closes its side of the connection (it holds no more sockets than before it came) ...
+    assert wait_until(lambda: broker.open_sockets() <= idle_sockets, timeout=10.0), \
+        f"expected the node to close the failed {network} connection within 10 s; it holds " \
+        f"{broker.open_sockets()} sockets, {idle_sockets} before the connection"
     started = time.monotonic()
-    code = broker.stop(signal.SIGTERM)
+    code = broker.stop(signal.SIGTERM, timeout=30)
     elapsed = time.monotonic() - started
-    # A connection whose handshake failed is gone: nothing of it (a handshake timer, a pending read) may be left
-    # until the handshake timeout (10 s by default), or a flood of bad handshakes holds resources that long. Seen
-    # from outside: SIGTERM of an otherwise idle node completes at once, as it does with no connection at all.
+    # ... and nothing else of it (a handshake timer, a pending read) may be left until the handshake timeout, or a
+    # flood of bad handshakes holds resources that long. Seen from outside: SIGTERM of the otherwise idle node
+    # completes well before the 60 s timeout, as it does with no connection at all.
     assert code == 0, f"expected exit code 0 after SIGTERM, got {code}"
-    assert elapsed < 1.0, f"expected an idle node to stop within 1 s after a failed {network} handshake, " \
-                          f"took {elapsed:.2f} s"
+    assert elapsed < 10.0, f"expected an idle node to stop within 10 s after a failed {network} handshake " \
+                           f"(handshake timeout 60 s), took {elapsed:.2f} s"

@@ -189,17 +189,26 @@ def test_a_taken_over_clients_will_comes_after_every_message_it_sent_on_the_same
 
     streamer = threading.Thread(target=stream)
     streamer.start()
+    payloads = []
     try:
-        time.sleep(0.1)
+        # The takeover comes once the flood reaches the observer.
+        first = observer.sock.read_packet(timeout=5.0)
+        assert first is not None and first[0] == raw_mqtt.PUBLISH, \
+            f"expected the flood to reach the observer, got {first}"
+        payloads.append(raw_mqtt.parse_publish(first[1], first[2], 5).payload)
         _, code, _ = raws(broker, 5).connect(cid)
         assert code == 0, f"expected the taking-over connection to be accepted, got 0x{code:02x}"
     finally:
         stop.set()
         streamer.join(5)
-    payloads = []
-    while (pkt := observer.sock.read_packet(timeout=1.0)) is not None:
+    deadline = time.monotonic() + 10
+    while b"will" not in payloads:  # all the flood before it, then the will
+        pkt = observer.sock.read_packet(timeout=max(deadline - time.monotonic(), 0.01))
+        assert pkt is not None, f"expected the will within 10 s of the takeover, after {len(payloads)} messages"
         if pkt[0] == raw_mqtt.PUBLISH:
             payloads.append(raw_mqtt.parse_publish(pkt[1], pkt[2], 5).payload)
-    assert b"will" in payloads, f"expected the will among {len(payloads)} messages"
+    while (pkt := observer.sock.read_packet(timeout=1.0)) is not None:  # anything after the will is wrong
+        if pkt[0] == raw_mqtt.PUBLISH:
+            payloads.append(raw_mqtt.parse_publish(pkt[1], pkt[2], 5).payload)
     after = payloads[payloads.index(b"will") + 1:]
     assert not after, f"expected nothing from the old client after its will, got {len(after)} more, first {after[0]!r}"
