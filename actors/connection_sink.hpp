@@ -27,6 +27,10 @@ class connection_sink {
   /// Queues encoded packets, in order, behind everything queued before.
   virtual void write(std::vector<out_buffer> buffers) = 0;
 
+  /// Queues the PUBACKs and PUBRECs a shard owes the client for its PUBLISHes, once they are stored;
+  /// `pubacks` of them end QoS 1 flows, which no longer count against the Receive Maximum (MQTT-3.3.4-9).
+  virtual void write_publish_acks(out_buffer acks, uint32_t pubacks) = 0;
+
   /// Queues QoS 0 PUBLISHes a shard wrote for this subscriber. Before the session has attached they wait and
   /// follow its CONNACK: the shards learn of a resumed session's connection before its CONNACK is queued, so
   /// that no message published after the client heard it misses the connection.

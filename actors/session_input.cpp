@@ -64,11 +64,6 @@ void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<p
     return;
   }
   if (known == received.end()) {
-    if (received.size() >= context_->limits.receive_maximum) {
-      send_to_shards(to_shards);  // the messages accepted before it, ahead of the will
-      disconnect(mqtt::reason_code::receive_maximum_exceeded, "more QoS 2 PUBLISHes than Receive Maximum");
-      return;  // MQTT-3.3.4-9
-    }
     // Forwarded once; a resend with DUP before PUBREL only gets another PUBREC (MQTT-4.3.3-10).
     received.emplace(id, inbound_qos2{!durable(), false});
     const auto& shards = *context_->shards;

@@ -11,8 +11,6 @@ namespace mqhub::actors {
 struct session_limits {
   /// QoS 1/2 PUBLISHes sent and not yet acknowledged; a client's smaller Receive Maximum wins.
   uint16_t max_inflight = 1024;
-  /// Our Receive Maximum: the client's QoS 2 PUBLISHes not yet released (from --receive-maximum).
-  uint16_t receive_maximum = 1024;
   /// What a client's queue holds while it is offline or beyond the inflight window (a persistent session's
   /// on disk, past a window in memory).
   queue_limits queue;

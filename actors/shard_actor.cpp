@@ -333,11 +333,13 @@ void shard_actor::acknowledge(const publish_batch& batch, const storage::status&
               : outcome.failure().code == storage::errc::store_full ? mqtt::reason_code::quota_exceeded
                                                                     : mqtt::reason_code::unspecified_error;
   std::string out;
+  uint32_t pubacks = 0;
   for (const auto& ack : batch.acks) {
     auto type = ack.exactly_once ? mqtt::packet_type::pubrec : mqtt::packet_type::puback;
     mqtt::encode_ack(type, ack.packet_id, code, batch.publisher_version, out);
+    pubacks += ack.exactly_once ? 0 : 1;
   }
-  batch.publisher->write({std::make_shared<const std::string>(std::move(out))});
+  batch.publisher->write_publish_acks(std::make_shared<const std::string>(std::move(out)), pubacks);
 }
 
 delivery& shard_actor::delivery_slot(uint64_t subscriber) {

@@ -84,6 +84,7 @@ class counting_sink : public connection_sink {
     if (counts_->outstanding.fetch_sub(received, std::memory_order_acq_rel) == received)
       caf::anon_send(counts_->waiter, routed_atom::value);
   }
+  void write_publish_acks(out_buffer acks, uint32_t /*pubacks*/) override { write({std::move(acks)}); }
   void write_deliveries(std::vector<out_buffer> buffers) override { write(std::move(buffers)); }
   void open_direct_qos1(uint16_t /*window*/) override {}
   void write_direct_qos1(std::vector<mqhub::actors::delivery>& /*deliveries*/,

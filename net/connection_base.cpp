@@ -320,6 +320,11 @@ void connection_base::write(std::vector<actors::out_buffer> buffers) {
     post_start_write();
 }
 
+void connection_base::write_publish_acks(actors::out_buffer acks, uint32_t pubacks) {
+  pubacks_owed_.fetch_sub(pubacks, std::memory_order_relaxed);
+  write({std::move(acks)});
+}
+
 void connection_base::write_deliveries(std::vector<actors::out_buffer> buffers) {
   bool schedule = false;
   {
@@ -346,6 +351,8 @@ bool connection_base::queue_deliveries_locked(std::vector<actors::out_buffer>& b
 }
 
 bool connection_base::queue_locked(std::vector<actors::out_buffer>& buffers) {
+  if (aliases_out_)
+    extras_->topic_aliases_out->rewrite(buffers);  // in the order the packets reach the socket
   size_t bytes = 0;
   for (const auto& b : buffers)
     bytes += b->size();

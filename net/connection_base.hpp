@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
@@ -24,6 +25,7 @@
 #include "net/direct_qos1_flow.hpp"
 #include "net/mqtt/packet.hpp"
 #include "net/node_services.hpp"
+#include "net/outbound_topic_aliases.hpp"
 
 namespace mqhub::net {
 
@@ -59,6 +61,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   void close(std::vector<actors::out_buffer> last_packets,
              std::unique_ptr<net::mqtt::will_message> will) override;
   void abort() override;
+  void write_publish_acks(actors::out_buffer acks, uint32_t pubacks) override;
   size_t pending_bytes() const override { return pending_bytes_.load(std::memory_order_relaxed); }
   void routed(size_t inbound_bytes) override;
 
@@ -210,9 +213,20 @@ class connection_base : public actors::connection_sink, public std::enable_share
   std::shared_ptr<const client_access> access_;
   std::chrono::steady_clock::time_point last_packet_at_;
   std::chrono::steady_clock::time_point read_at_;
-  // On the heap, made by the first alias: most clients use none, and an empty map is 56 bytes that took
-  // the connection over a jemalloc size class (issue 5, RSS per idle connection).
-  std::unique_ptr<std::unordered_map<uint16_t, std::string>> topic_aliases_;
+  /// What only some clients need, on the heap and made on first use: an empty map is 56 bytes that would take
+  /// every connection over a jemalloc size class.
+  struct extras {
+    std::unordered_map<uint16_t, std::string> topic_aliases_in;  // the client's (MQTT 3.3.2.3.4)
+    /// Ours towards the client; made at CONNECT, before any other thread writes (see aliases_out_).
+    std::unique_ptr<outbound_topic_aliases> topic_aliases_out;
+    /// QoS 2 PUBLISHes read whose PUBREL has not come: they count against our Receive Maximum.
+    std::unordered_set<uint16_t> qos2_in;
+  };
+  std::unique_ptr<extras> extras_;
+  extras& extra();
+  /// QoS 1/2 PUBLISHes of the client not acknowledged yet (QoS 1 waiting for their commit, QoS 2 for their
+  /// PUBREL), which MQTT 5 bounds by our Receive Maximum (MQTT-3.3.4-9, 4.9).
+  size_t inbound_unacknowledged() const;
 
   // Per-read batches, flushed once per read.
   std::vector<actors::publish_batch> to_shards_;
@@ -220,6 +234,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   std::string own_out_;
   uint64_t received_ = 0;
   std::atomic<size_t> bytes_at_shards_{0};  // sent to the shards, not yet taken from their mailboxes
+  /// QoS 1 PUBLISHes sent to the shards whose PUBACK waits for their commit (durable modes).
+  std::atomic<uint32_t> pubacks_owed_{0};
 
   // Write side: any thread appends under the mutex; the connection thread writes.
   mutable std::mutex write_mutex_;
@@ -256,6 +272,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   // writing QoS 0 to this connection meanwhile must not put a PUBLISH behind it (a DISCONNECT).
   bool writes_refused_ = false;
   bool session_attached_ = false;  // set by attached(), on the session's thread
+  bool aliases_out_ = false;       // extras_->topic_aliases_out is in use: set at CONNECT, then read only
 };
 
 }  // namespace mqhub::net

@@ -107,6 +107,15 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
   request.receive_maximum = connect.props.receive_maximum.value_or(65535);
   request.maximum_packet_size = connect.props.maximum_packet_size.value_or(0);
   client_maximum_packet_size_ = request.maximum_packet_size;
+  // Our aliases towards the client, as many as it takes and at most as many as we take from it: the one
+  // setting bounds what either direction keeps per connection.
+  if (auto aliases =
+          std::min<uint16_t>(connect.props.topic_alias_maximum.value_or(0), limits.topic_alias_maximum);
+      v5 && aliases > 0) {
+    extra().topic_aliases_out =
+        std::make_unique<outbound_topic_aliases>(aliases, client_maximum_packet_size_);
+    aliases_out_ = true;
+  }
   request.request_problem_information = connect.props.request_problem_information.value_or(1) == 1;
   if (connect.will && !access_->may_publish(connect.will->topic))
     connect.will.reset();  // message filters apply to the will too

@@ -40,6 +40,8 @@ void connection_base::on_packet(uint8_t first_byte, std::span<const uint8_t> bod
       violation(refused->code, std::move(refused->reason));
       return;
     }
+    if (ack.type == mqtt::packet_type::pubrel && extras_)
+      extras_->qos2_in.erase(ack.packet_id);  // its PUBCOMP follows: it no longer counts
     if (ack.type != mqtt::packet_type::puback || !take_direct_puback(ack.packet_id))
       to_session_.packets.emplace_back(actors::inbound_ack{ack.type, ack.packet_id, ack.code});
     return;
@@ -74,8 +76,8 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
     }
     if (publish.topic.empty()) {
       const std::string* known = nullptr;
-      if (topic_aliases_) {
-        if (auto it = topic_aliases_->find(alias); it != topic_aliases_->end())
+      if (extras_) {
+        if (auto it = extras_->topic_aliases_in.find(alias); it != extras_->topic_aliases_in.end())
           known = &it->second;
       }
       if (known == nullptr) {
@@ -84,14 +86,25 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
       }
       publish.topic = *known;
     } else {
-      if (!topic_aliases_)
-        topic_aliases_ = std::make_unique<std::unordered_map<uint16_t, std::string>>();
-      (*topic_aliases_)[alias] = publish.topic;
+      extra().topic_aliases_in[alias] = publish.topic;
     }
   }
   ++received_;
   auto qos = publish.qos_level;
   auto id = publish.packet_id;
+  // Our Receive Maximum (MQTT-3.3.4-9, 4.9): QoS 1 counts in MQTT 5 while its PUBACK waits for the commit,
+  // QoS 2 until its PUBREL comes (in 3.1.1 too, which bounds what a session keeps for it).
+  bool new_qos2 = qos == mqtt::qos::exactly_once && (!extras_ || !extras_->qos2_in.contains(id));
+  bool puback_owed = qos == mqtt::qos::at_least_once && services_->durable;
+  if ((puback_owed && v5) || new_qos2) {
+    if (inbound_unacknowledged() >= services_->limits.receive_maximum) {
+      violation(mqtt::reason_code::receive_maximum_exceeded,
+                "more unacknowledged QoS 1/2 PUBLISHes than the Receive Maximum");
+      return;
+    }
+    if (new_qos2)
+      extra().qos2_in.insert(id);
+  }
   if (!access_->may_publish(publish.topic)) {
     // Dropped; MQTT 5 tells the client why (DESIGN §6), 3.1.1 can only complete the flow.
     auto code = v5 ? mqtt::reason_code::not_authorized : mqtt::reason_code::success;
@@ -114,10 +127,22 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
   batch.messages.push_back(actors::make_message(std::move(publish), client_id_.take(), read_at_));
   if (qos != mqtt::qos::at_least_once)
     return;
-  if (services_->durable)
+  if (services_->durable) {
     batch.acks.push_back({static_cast<uint32_t>(batch.messages.size() - 1), id, false, false});
-  else
+    pubacks_owed_.fetch_add(1, std::memory_order_relaxed);
+  } else {
     mqtt::encode_ack(mqtt::packet_type::puback, id, mqtt::reason_code::success, version_, own_out_);
+  }
+}
+
+connection_base::extras& connection_base::extra() {
+  if (!extras_)
+    extras_ = std::make_unique<extras>();
+  return *extras_;
+}
+
+size_t connection_base::inbound_unacknowledged() const {
+  return pubacks_owed_.load(std::memory_order_relaxed) + (extras_ ? extras_->qos2_in.size() : 0);
 }
 
 void connection_base::on_subscribe(mqtt::subscribe_packet& subscribe) {

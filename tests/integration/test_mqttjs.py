@@ -42,12 +42,14 @@ class MqttJs:
     """One run of mqttjs_client.mjs: `events` are its JSON lines, `done` the last one."""
 
     def __init__(self, broker, network, mode, topic="", qos=1, count=1, version=5, ca="hub", cert=None,
-                 timeout_ms=10000):
+                 timeout_ms=10000, topic_alias_maximum=0):
         cmd = ["node", SCRIPT, "--url", url(broker, network), "--mode", mode, "--qos", str(qos),
                "--count", str(count), "--protocol-version", str(version), "--timeout-ms", str(timeout_ms),
                "--client-id", unique_id("js")]
         if topic:
             cmd += ["--topic", topic]
+        if topic_alias_maximum:
+            cmd += ["--topic-alias-maximum", str(topic_alias_maximum)]
         if ca == "hub":
             ca = broker.ca_path
         if ca and network in ("mqtts", "wss"):

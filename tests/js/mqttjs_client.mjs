@@ -5,11 +5,12 @@
 //
 //   node mqttjs_client.mjs --url wss://127.0.0.1:8084/mqtt --ca ca.pem [--cert c.pem --key c.key]
 //        [--protocol-version 4|5] [--client-id ID] --mode roundtrip|sub|pub|connect
-//        [--topic T] [--qos 0|1|2] [--count N] [--timeout-ms MS]
+//        [--topic T] [--qos 0|1|2] [--count N] [--timeout-ms MS] [--topic-alias-maximum N]
 //
 // Modes: roundtrip subscribes to the topic, publishes `count` messages to it and waits for them; sub subscribes
 // and prints `count` messages as they arrive; pub publishes `count` messages; connect only connects.
 // TLS (wss, mqtts) verifies the server against --ca (rejectUnauthorized); without --ca, Node's default CAs.
+// --topic-alias-maximum (MQTT 5) lets the server send topic aliases, which MQTT.js resolves on receipt.
 import { readFileSync } from "node:fs";
 import mqtt from "mqtt";
 
@@ -20,7 +21,9 @@ function parseArgs(argv) {
     const value = argv[i + 1];
     if (value === undefined) throw new Error(`missing value for --${name}`);
     const key = name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    args[key] = ["qos", "count", "protocolVersion", "timeoutMs"].includes(key) ? Number(value) : value;
+    args[key] = ["qos", "count", "protocolVersion", "timeoutMs", "topicAliasMaximum"].includes(key)
+      ? Number(value)
+      : value;
   }
   if (!args.url) throw new Error("--url is required");
   return args;
@@ -42,6 +45,7 @@ async function main() {
     connectTimeout: args.timeoutMs,
     rejectUnauthorized: true,
   };
+  if (args.topicAliasMaximum) options.properties = { topicAliasMaximum: args.topicAliasMaximum };
   if (args.ca) options.ca = readFileSync(args.ca);
   if (args.cert) options.cert = readFileSync(args.cert);
   if (args.key) options.key = readFileSync(args.key);

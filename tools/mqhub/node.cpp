@@ -124,10 +124,8 @@ int run_node(const node_options& options) {
   services->ws_origins = options.ws_origins;
   services->access = net::make_open_access_policy(options.allow_anonymous);
   services->durable = store != nullptr;
-  auto session_limits = options.session;
-  session_limits.receive_maximum = options.limits.receive_maximum;
   auto context = std::make_shared<const actors::session_context>(
-      actors::session_context{map, stats, session_limits, store});
+      actors::session_context{map, stats, options.session, store});
   services->sessions = context;
   for (size_t i = 0; i < options.shards; ++i) {
     auto table = std::make_shared<actors::session_table>();

@@ -12,6 +12,7 @@ namespace {
 class quiet_sink final : public connection_sink {
  public:
   void write(std::vector<out_buffer> /*buffers*/) override {}
+  void write_publish_acks(out_buffer /*acks*/, uint32_t /*pubacks*/) override {}
   void write_deliveries(std::vector<out_buffer> /*buffers*/) override {}
   void open_direct_qos1(uint16_t /*window*/) override {}
   void write_direct_qos1(std::vector<mqhub::actors::delivery>& /*deliveries*/,
