@@ -10,7 +10,8 @@
 
 namespace mqhub::actors {
 
-/// The node's storage as the actors use it (DESIGN §4): the group-commit writer and the message id counter.
+/// The node's storage as the actors use it (docs/architecture.md): the group-commit writer and the message
+/// id counter.
 /// Absent in memory mode. Shared by every shard and session of the node.
 class durable_store {
  public:

@@ -70,14 +70,13 @@ struct delivery_batch {
 
 /// A subscriber's connection as its shards see it. A shard writes QoS 0 deliveries to a connected
 /// subscriber itself: they touch no session state, and skipping the session saves an actor hop per batch on
-/// the hot path (issue 5).
+/// the hot path.
 struct subscriber_link {
   connection_sink_ptr sink;  // null while the session is offline: QoS 0 is then not kept for it
   net::mqtt::protocol_version version = net::mqtt::protocol_version::v311;
   uint32_t maximum_packet_size = 0;  // the client's limit (MQTT-3.1.2-24); 0: none
   /// QoS 1 goes to the connection too, which completes it itself: the session ends with the connection, so
-  /// nothing of a delivery needs to outlive it, and the session's actor is two thread hops per message
-  /// (issue 5, p99 at 26,000 msg/s).
+  /// nothing of a delivery needs to outlive it, and the session's actor is two thread hops per message.
   bool direct_qos1 = false;
 };
 
@@ -119,7 +118,7 @@ struct end_of_session {
 };
 
 /// Session → shard: the session's connection came or went. The shard writes QoS 0 to the new link, and
-/// shared subscription groups pass over members that are offline (DESIGN §3).
+/// shared subscription groups pass over members that are offline (docs/architecture.md).
 struct session_presence {
   caf::actor session;
   subscriber_link link;
@@ -259,7 +258,7 @@ struct will_delay_tick {
 struct inflight_state_tick {};
 
 /// The session's less frequent messages, behind one handler: each handler in an actor's behaviour costs
-/// every session about 45 bytes (issue 5, RSS per idle connection).
+/// every session about 45 bytes.
 using session_event = std::variant<connection_closed, session_expiry_tick, will_delay_tick,
                                    inbound_qos2_outcome, start_timers, inflight_state_tick>;
 

@@ -18,8 +18,7 @@ namespace {
 constexpr uint32_t never_expires = 0xFFFFFFFF;
 
 // With CAF's 64-byte control block this is jemalloc's 1280-byte class; 8 bytes more would make it 1536, for
-// every connected client (issue 5, RSS per idle connection): keep what an idle session needs only on the
-// heap.
+// every connected client: keep what an idle session needs only on the heap.
 static_assert(sizeof(void*) != 8 || sizeof(session_actor) <= 1216, "session_actor outgrew its size class");
 
 }  // namespace

@@ -32,8 +32,9 @@ struct session_context {
   std::shared_ptr<durable_store> store;  // null in memory mode
 };
 
-/// The MQTT session of one client id (DESIGN §3): subscriptions, the inflight window and queue towards the
-/// client, QoS 2 receive state, Last Will and expiry. It outlives its connection when the session persists.
+/// The MQTT session of one client id (docs/architecture.md): subscriptions, the inflight window and queue
+/// towards the client, QoS 2 receive state, Last Will and expiry. It outlives its connection when the
+/// session persists.
 ///
 /// In durable modes a persistent session keeps its record (subscriptions, expiry, will), its queue entries'
 /// states and its QoS 2 receive state in storage; the shards store the entries themselves. The writes of
@@ -167,7 +168,7 @@ class session_actor : public caf::event_based_actor {
   std::unique_ptr<queue_drop_report> queue_drops_;
 
   // Session state.
-  // On the heap: a will with its properties block is larger than the rest of an idle session (issue 5, RSS).
+  // On the heap: a will with its properties block is larger than the rest of an idle session.
   std::unique_ptr<net::mqtt::will_message> will_;
   using subscription_map = std::map<std::string, subscription_request_entry, std::less<>>;
   std::unique_ptr<subscription_map> subscriptions_;  // by filter as subscribed; made by the first
@@ -187,7 +188,7 @@ class session_actor : public caf::event_based_actor {
   // Storage.
   int64_t disconnected_at_ = 0;  // epoch seconds, while persistent and offline; 0 otherwise
   /// Writes not yet committed and what waits for them. Made by the first write: a session that never stores
-  /// anything (a clean one, or any with --durability memory) does without these 170 bytes (issue 5, RSS).
+  /// anything (a clean one, or any with --durability memory) does without these 170 bytes.
   struct commit_state {
     storage::write_batch writes;
     std::vector<std::function<void(bool)>> after_commit;

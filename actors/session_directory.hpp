@@ -12,16 +12,16 @@
 
 namespace mqhub::actors {
 
-/// Client id → session actor for a slice of the client ids (DESIGN §3). It spawns sessions, hands them
-/// their connections and decides, without races, when a session may end.
+/// Client id → session actor for a slice of the client ids (docs/architecture.md). It spawns sessions,
+/// hands them their connections and decides, without races, when a session may end.
 ///
 /// A session that holds nothing gets no actor until it does: a clean one that ends with its connection
 /// (expiry 0), before its client sends a packet that needs one (SUBSCRIBE, UNSUBSCRIBE, a QoS 2 PUBLISH, an
 /// acknowledgement). Its entry in the table keeps what the session would start from; QoS 0 and 1 PUBLISHes
 /// and PINGREQs go on without it. Such a dormant session costs its entry, not the actor's 1.6 KiB, which
-/// were most of what an idle client cost (issue 5, RSS per idle connection). A client with nothing to resume
-/// is registered and answered by its connection itself (see session_table); the directory answers the
-/// CONNECTs of client ids it already has.
+/// would be most of what an idle client costs. A client with nothing to resume is registered and answered
+/// by its connection itself (see session_table); the directory answers the CONNECTs of client ids it
+/// already has.
 class session_directory : public caf::event_based_actor {
  public:
   session_directory(caf::actor_config& cfg, std::shared_ptr<const session_context> context,

@@ -33,7 +33,7 @@ struct dormant_session {
 
 /// The client ids of one session directory, shared with their connections. A connection registers a client
 /// that has nothing to resume and forgets one that leaves while dormant, on its own thread under the mutex:
-/// the most common clients then cost the directory no message at all (issue 5, connect storm). The
+/// the most common clients then cost the directory no message at all, even in a connect storm. The
 /// directory actor does everything else under the same mutex.
 struct session_table {
   struct entry {

@@ -185,8 +185,8 @@ void shard_actor::write_direct(subscriber& sub, delivery_batch& batch) {
   const auto& link = sub.link;
   auto& deliveries = batch.deliveries;
   auto now = clock::now();
-  // Asked once per batch: a connection that cannot keep up loses QoS 0, not memory (DESIGN §5); QoS 1 waits
-  // in the connection's bounded queue instead (see net::direct_qos1_flow).
+  // Asked once per batch: a connection that cannot keep up loses QoS 0, not memory (docs/architecture.md);
+  // QoS 1 waits in the connection's bounded queue instead (see net::direct_qos1_flow).
   bool has_room = link.sink && link.sink->pending_bytes() + sub.held_bytes <= write_buffer_limit_;
   bool direct_qos1 = link.sink && link.direct_qos1;
   uint64_t sent = 0;
@@ -205,7 +205,8 @@ void shard_actor::write_direct(subscriber& sub, delivery_batch& batch) {
       ++kept;
       continue;
     }
-    // Offline: QoS 0 is not kept for later (DESIGN §3), as mosquitto's default and managed IoT hubs do.
+    // Offline: QoS 0 is not kept for later (docs/architecture.md), as mosquitto's default and managed IoT
+    // hubs do.
     if (!link.sink || d.msg->expired(now))
       continue;
     if (has_room && qos0_writer_.append_delivery(d, link.version, link.maximum_packet_size, 0, false, now))
@@ -359,7 +360,7 @@ delivery& shard_actor::delivery_slot(uint64_t subscriber, size_t batch, bool add
 
 void shard_actor::encode_once(const message_ptr& msg) {
   // A single subscriber's session encodes straight into its own output: a shared encoding would only add
-  // two allocations and a copy (pairwise QoS 0, issue 5).
+  // two allocations and a copy.
   if (deliveries_of_message_.size() < 2) {
     deliveries_of_message_.clear();
     return;

@@ -24,8 +24,8 @@
 
 namespace mqhub::actors {
 
-/// Owns the subscriptions and retained messages of a slice of the topic space (DESIGN §3). A publish batch
-/// in, one delivery batch out per subscriber that matched anything in it.
+/// Owns the subscriptions and retained messages of a slice of the topic space (docs/architecture.md). A
+/// publish batch in, one delivery batch out per subscriber that matched anything in it.
 ///
 /// With a store (durable modes), a batch's messages, their queue entries for persistent subscribers, its
 /// retained changes and its publisher's QoS 2 receive state go to storage as one write; the deliveries and
@@ -47,12 +47,11 @@ class shard_actor : public caf::event_based_actor {
   void on_exit() override;
 
   /// Routes `batch` on the calling thread, as the mailbox would, without the hop to the actor's thread: at
-  /// light load that hop (a thread woken, twice with the session's) was most of a message's latency (issue
-  /// 5, p99 at 26,000 msg/s), and under load the messages' bytes, read on one core and routed on another,
-  /// were fetched from the other core's cache (pairwise QoS 0: 2.83M -> 3.37M msg/s). Thread-safe. False,
-  /// with `batch` untouched, when the caller must use the mailbox instead: in durable modes (a commit's reply
-  /// comes to the actor), once the actor has exited, or while the shard is busy, which a reading thread
-  /// should not wait for.
+  /// light load that hop (a thread woken, twice with the session's) is most of a message's latency, and under
+  /// load the messages' bytes, read on one core and routed on another, would be fetched from the other core's
+  /// cache. Thread-safe. False, with `batch` untouched, when the caller must use the mailbox instead: in
+  /// durable modes (a commit's reply comes to the actor), once the actor has exited, or while the shard is
+  /// busy, which a reading thread should not wait for.
   bool route_here(publish_batch& batch);
 
   /// Adds subscriptions on the calling thread, as the mailbox would: a connection registers a SUBSCRIBE as it

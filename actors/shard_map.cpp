@@ -10,7 +10,7 @@
 namespace mqhub::actors {
 
 std::string_view shard_key(std::string_view topic, size_t levels) {
-  // A plain loop: topics are short, and the memchr call per level showed as 4% of pairwise QoS 0 samples.
+  // A plain loop: topics are short, and a memchr call per level showed in profiles.
   size_t level = 0;
   for (size_t i = 0; i < topic.size(); ++i) {
     if (topic[i] == '/' && ++level == levels)

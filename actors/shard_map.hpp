@@ -11,8 +11,8 @@ namespace mqhub::actors {
 
 class shard_actor;
 
-/// Which shard owns a topic: a hash of its first `levels` topic levels (DESIGN §3). A filter with a wildcard
-/// within those levels may match topics of every shard, so it is registered on all of them.
+/// Which shard owns a topic: a hash of its first `levels` topic levels (docs/architecture.md). A filter with
+/// a wildcard within those levels may match topics of every shard, so it is registered on all of them.
 class shard_map {
  public:
   shard_map(std::vector<caf::actor> shards, size_t levels);

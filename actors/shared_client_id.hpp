@@ -9,8 +9,8 @@ namespace mqhub::actors {
 
 /// An immutable client id shared by reference count. A connection's id goes into every message it publishes
 /// (message::publisher, for No Local): as a std::string copy that was an allocation and a free per message
-/// for any id over 15 bytes, which most device ids are (issue 5: 9% of the CPU of pairwise QoS 0). One
-/// allocation holds the count and the bytes, so holding one costs a connection 8 bytes, not 32.
+/// for any id over 15 bytes, which most device ids are. One allocation holds the count and the bytes, so
+/// holding one costs a connection 8 bytes, not 32.
 class shared_client_id {
  public:
   shared_client_id() = default;
@@ -38,8 +38,8 @@ class shared_client_id {
 /// A connection's id, handing out references that it adds to the count 64 at a time. The connection's I/O
 /// thread makes a message's reference, and another thread often drops it: a shard's in the durable modes, a
 /// subscriber's once its PUBACK frees a QoS 1 message. One count per reference kept the count's cache line
-/// moving between the two cores twice per message (issue 5: 3% of the CPU of pairwise QoS 0 when shards
-/// routed it). The references not handed out go back when the id is replaced or destroyed.
+/// moving between the two cores twice per message. The references not handed out go back when the id is
+/// replaced or destroyed.
 class prepaid_client_id {
  public:
   prepaid_client_id() = default;

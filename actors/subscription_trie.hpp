@@ -45,7 +45,7 @@ class subscription_trie {
   void match(std::string_view topic, OnPlain&& on_plain, OnShared&& on_shared);
 
   /// As above, but a shared group passes over members for which `available(entry)` is false (offline
-  /// sessions, DESIGN §3) unless none is available.
+  /// sessions, see docs/architecture.md) unless none is available.
   template <class OnPlain, class OnShared, class Available>
   void match(std::string_view topic, OnPlain&& on_plain, OnShared&& on_shared, Available&& available);
 

@@ -84,7 +84,7 @@ void connection_base::read_more() {
   if (begin_ == end_) {
     begin_ = end_ = 0;
     if (!last_read_filled_ && buffer_.size() <= idle_buffer_size && transport_waits()) {
-      // Idle clients hold no read buffer while they wait (issue 5, RSS per idle connection).
+      // Idle clients hold no read buffer while they wait.
       std::vector<uint8_t>().swap(buffer_);
       reading_ = true;
       transport_wait();
@@ -271,8 +271,8 @@ void connection_base::send_batches() {
   }
   const auto& shards = *services_->shards;
   // Routed here, a batch skips the hop to the shard's thread: at light load a thread woken, under load the
-  // messages read back from another core's cache (issue 5). Order holds: none of this client's earlier
-  // batches may still wait in a mailbox.
+  // messages read back from another core's cache. Order holds: none of this client's earlier batches may
+  // still wait in a mailbox.
   bool route_here = !services_->durable && bytes_at_shards_.load(std::memory_order_acquire) == 0;
   actors::scoped_flag light{in_light_flush_, route_here && unsent_messages() <= max_light_messages};
   for (size_t i = 0; i < to_shards_.size(); ++i) {

@@ -42,7 +42,7 @@ class connection_base : public actors::connection_sink, public std::enable_share
   /// Starts reading. Call once, after construction through make_shared.
   void start();
 
-  /// Node shutdown: DISCONNECT 0x8B to MQTT 5 clients, then close (DESIGN §9).
+  /// Node shutdown: DISCONNECT 0x8B to MQTT 5 clients, then close (docs/architecture.md).
   void shut_down();
 
   boost::asio::io_context& executor_context() { return io_; }
@@ -197,8 +197,8 @@ class connection_base : public actors::connection_sink, public std::enable_share
   // (see the static_assert in tls_connection.hpp).
   boost::asio::io_context& io_;
   std::shared_ptr<node_services> services_;
-  // Needed until the CONNECT is decided, then freed: its strings took every connection a jemalloc size class
-  // up (issue 5, RSS per idle connection).
+  // Needed until the CONNECT is decided, then freed: its strings would take every connection a jemalloc
+  // size class up.
   std::unique_ptr<peer_identity> peer_;
 
   // Read side (connection thread only).

@@ -106,7 +106,7 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
       extra().qos2_in.insert(id);
   }
   if (!access_->may_publish(publish.topic)) {
-    // Dropped; MQTT 5 tells the client why (DESIGN §6), 3.1.1 can only complete the flow.
+    // Dropped; MQTT 5 tells the client why, 3.1.1 can only complete the flow.
     auto code = v5 ? mqtt::reason_code::not_authorized : mqtt::reason_code::success;
     if (qos == mqtt::qos::at_least_once)
       mqtt::encode_ack(mqtt::packet_type::puback, id, code, version_, own_out_);

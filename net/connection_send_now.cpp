@@ -21,8 +21,8 @@ thread_local bool connection_base::in_light_flush_ = false;
 
 void connection_base::schedule_write() {
   // At light load, waking the subscriber's thread costs more than the send: a thread switch per message,
-  // and on a busy machine a wait for a core (issue 5, latency at 26k msg/s). Under load the woken thread
-  // drains many routers' deliveries in one write, so this stays for light flushes.
+  // and on a busy machine a wait for a core. Under load the woken thread drains many routers' deliveries in
+  // one write, so this stays for light flushes.
   if (in_light_flush_) {
     if (int socket = transport_socket(); socket >= 0 && send_now(socket))
       return;

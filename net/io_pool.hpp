@@ -12,8 +12,8 @@
 namespace mqhub::net {
 
 /// A TCP socket that lives on one io_context of the pool, as its acceptor makes it. Its executor is a
-/// pointer: the default any_io_executor costs every socket 48 bytes more, and every pending operation as much
-/// again (issue 5, RSS per idle connection).
+/// pointer: the default any_io_executor costs every socket 48 bytes more, and every pending operation as
+/// much again.
 using tcp_socket =
     boost::asio::ip::tcp::socket::rebind_executor<boost::asio::io_context::executor_type>::other;
 

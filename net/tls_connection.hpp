@@ -13,7 +13,7 @@ namespace mqhub::net {
 using tcp_connection = stream_connection<tcp_socket>;
 
 // With make_shared's 16-byte control block this is jemalloc's 512-byte class; 8 bytes more would make it 640,
-// for every client (issue 5, RSS per idle connection).
+// for every client.
 static_assert(sizeof(void*) != 8 || sizeof(tcp_connection) <= 496, "tcp_connection outgrew its size class");
 
 /// MQTT over TLS (and mutual TLS): the handshake, then MQTT as over TCP.

@@ -17,7 +17,7 @@
 
 namespace mqhub::net {
 
-/// MQTT over WebSocket (DESIGN §8): the HTTP upgrade on `/mqtt` with subprotocol `mqtt` (or `mqttv3.1`),
+/// MQTT over WebSocket: the HTTP upgrade on `/mqtt` with subprotocol `mqtt` (or `mqttv3.1`),
 /// then MQTT in binary messages, a packet split across frames or several in one alike. `Next` is the TCP
 /// socket (ws) or a TLS stream over it (wss, whose handshake comes first).
 template <class Next>

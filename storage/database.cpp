@@ -53,8 +53,8 @@ status check_directory(const std::filesystem::path& dir) {
 }
 
 // RocksDB counts every key comparison in a thread-local perf context unless the thread says not to, and its
-// flush threads sort the vector memtables (issue 5, QoS 1 sync): a comparison each step. Each background
-// thread turns it off as it begins a job (the setting is per thread).
+// flush threads sort the vector memtables: a comparison each step. Each background thread turns it off as it
+// begins a job (the setting is per thread).
 class no_perf_counting final : public rocksdb::EventListener {
  public:
   const char* Name() const override { return "mqhub.no_perf_counting"; }
@@ -324,8 +324,7 @@ status database::scan(column cf, const key_range& range, const row_visitor& row)
 }
 
 row_reader database::reader(column cf) const {
-  return row_reader(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(cf))),
-                    cf);
+  return {std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(cf))), cf};
 }
 
 row_reader::row_reader(std::unique_ptr<rocksdb::Iterator> it, column cf) : it_(std::move(it)), cf_(cf) {}

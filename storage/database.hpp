@@ -53,8 +53,8 @@ class row_reader {
   column cf_;
 };
 
-/// The node's RocksDB database with the column families of DESIGN.md §4, typed reads, atomic batch writes and
-/// the reference counts of stored messages.
+/// The node's RocksDB database with the column families of docs/architecture.md, typed reads, atomic batch
+/// writes and the reference counts of stored messages.
 ///
 /// Reference counts are derived state: the `queues` column family is the truth. Counts live in memory
 /// (recovery rebuilds them from its queue scan), change only when a batch commits, under the write mutex and

@@ -73,8 +73,8 @@ enum class delivery_state : uint8_t {
 /// One message in one session's queue (`queues`, keyed by client id and sequence).
 ///
 /// A message only one queue holds (most: a device's telemetry has one consumer) is stored inside its entry,
-/// `message_id` 0: a single row to put and to delete instead of three with a reference count (issue 5,
-/// QoS 1 sync). A message several queues hold is a `messages` row the entries reference by id.
+/// `message_id` 0: a single row to put and to delete instead of three with a reference count. A message
+/// several queues hold is a `messages` row the entries reference by id.
 struct queue_entry {
   uint64_t message_id = 0;  // 0: the message is `message` (none once pubrec: only the packet id matters)
   net::mqtt::qos granted_qos = net::mqtt::qos::at_least_once;

@@ -11,7 +11,7 @@
 
 namespace mqhub::storage {
 
-/// The column families of the node's database (DESIGN.md §4).
+/// The column families of the node's database (docs/architecture.md).
 enum class column : uint8_t { sessions, messages, queues, retained, devices, certs, hub, meta };
 inline constexpr size_t column_count = 8;
 

@@ -33,9 +33,9 @@ std::optional<protocol_version> peek_connect_version(std::span<const uint8_t> bo
 /// job). A CONNECT here is a protocol_error (second CONNECT, MQTT-3.1.0-2).
 result<packet> decode_packet(uint8_t first_byte, std::span<const uint8_t> body, protocol_version version);
 
-/// Decodes a PUBLISH (as decode_packet would) into `out`, reusing its storage: the hot path of a connection
-/// decodes millions per second, and building a packet variant with its properties block for each one showed
-/// as 4% of the broker's profile. Returns the error that refused it, or nullopt.
+/// Decodes a PUBLISH (as decode_packet would) into `out`, reusing its storage: this is the hot path of a
+/// connection, and building a packet variant with its properties block for each one is too slow for it.
+/// Returns the error that refused it, or nullopt.
 std::optional<protocol_error> decode_publish(uint8_t first_byte, std::span<const uint8_t> body,
                                              protocol_version version, publish_packet& out);
 

@@ -11,7 +11,7 @@ struct tls_files {
   std::filesystem::path ca_cert, ca_key, server_cert, server_key;
 };
 
-/// DATA_DIR/tls/ca.pem, ca.key, server.pem and server.key (DESIGN §9).
+/// DATA_DIR/tls/ca.pem, ca.key, server.pem and server.key.
 tls_files hub_tls_files(const std::filesystem::path& data_dir);
 
 struct ensure_outcome {

@@ -10,8 +10,8 @@
 namespace mqhub::bench {
 
 /// What the load generator needs of a delivered PUBLISH: its QoS, packet id and payload, read in place. The
-/// broker's decoder copies the topic and payload and validates the topic's UTF-8 and the properties, which
-/// was 40% of the load generator's CPU at pairwise QoS 0, taken from the broker it measures on 2 cores.
+/// broker's decoder copies the topic and payload and validates the topic's UTF-8 and the properties: CPU the
+/// load generator would take from the broker it measures when both share a machine.
 struct publish_view {
   net::mqtt::qos qos_level = net::mqtt::qos::at_most_once;
   uint16_t packet_id = 0;

@@ -12,8 +12,8 @@
 
 namespace {
 
-// `mqhub issue-cert --data-dir DIR --cn NAME --out DIR` (DESIGN §9): a device certificate signed by the hub
-// CA, which is created first when the node has not made it yet. argv[0] here is "issue-cert".
+// `mqhub issue-cert --data-dir DIR --cn NAME --out DIR`: a device certificate signed by the hub CA, which is
+// created first when the node has not made it yet. argv[0] here is "issue-cert".
 int issue_cert(int argc, char** argv) {
   std::string data_dir = mqhub::node::node_options{}.data_dir;
   std::string common_name;

@@ -98,9 +98,8 @@ int run_node(const node_options& options) {
   }
   caf::actor_system_config config;
   // An idle CAF worker first spins, then sleeps 50 us at a time without being woken (the "moderate" phase),
-  // then waits on a condition variable that a new job signals. Skipping the middle phase: each hop between
-  // an I/O thread and an actor no longer waits out a sleep, and the spinning leaves the 2 cores to the
-  // work. Measured (issue 5): pairwise QoS 0 1.27M -> 1.46M msg/s, QoS 1 at 26k msg/s p50 123 -> 90 us.
+  // then waits on a condition variable that a new job signals. Skipping the middle phase: each hop between an
+  // I/O thread and an actor no longer waits out a sleep, and the spinning leaves the 2 cores to the work.
   config.set("work-stealing.moderate-poll-attempts", size_t{0});
   if (options.actor_threads != 0)
     config.set("scheduler.max-threads", options.actor_threads);

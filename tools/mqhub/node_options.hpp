@@ -10,7 +10,7 @@
 
 namespace mqhub::node {
 
-/// Everything a node is configured with (README, "Configuration reference"; DESIGN §9).
+/// Everything a node is configured with (README, "Configuration reference").
 struct node_options {
   std::string data_dir = "./mqhub-data";
   std::string bind = "127.0.0.1";

@@ -15,8 +15,8 @@
 
 namespace mqhub::node {
 
-/// The node's storage in durable modes (DESIGN §4): the database, what was recovered from it, the
-/// group-commit writer and the actors' view of both.
+/// The node's storage in durable modes (docs/architecture.md): the database, what was recovered from it,
+/// the group-commit writer and the actors' view of both.
 class node_storage {
  public:
   /// Opens the database under the data dir and recovers it. A database that cannot be opened or read stops
