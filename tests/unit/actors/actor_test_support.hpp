@@ -57,6 +57,10 @@ class fake_sink final : public connection_sink {
       : version(client_version) {}
 
   void write(std::vector<out_buffer> buffers) override;
+  void write_publish_acks(out_buffer acks, uint32_t pubacks) override {
+    pubacks_ended += pubacks;
+    write({std::move(acks)});
+  }
   void write_deliveries(std::vector<out_buffer> buffers) override;
   void open_direct_qos1(uint16_t window) override { direct_window = window; }
   void write_direct_qos1(std::vector<delivery>& deliveries, net::mqtt::protocol_version /*version*/,
@@ -86,6 +90,7 @@ class fake_sink final : public connection_sink {
   size_t aborts = 0;
   size_t pending = 0;  // what pending_bytes() answers
   size_t routed_bytes = 0;
+  size_t pubacks_ended = 0;  // QoS 1 flows the shards' PUBACKs ended (write_publish_acks)
 };
 
 /// What a probe_actor received, and how it answers.
