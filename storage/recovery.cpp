@@ -134,52 +134,85 @@ class recovery {
 
   status load_queues() {
     error failure;
+    // Entries of one client are adjacent: its key prefix is looked up once, not per entry (a queue may hold
+    // millions).
+    std::string last_prefix;
+    queue_owner owner;
     auto s = db_.scan(column::queues, {}, [&](std::string_view key, std::string_view value) {
-      auto decoded = decode_queue_key(key);
       auto entry = summarize_queue_entry(value);
-      if (!decoded || !entry) {
-        failure = damaged(column::queues, key, decoded ? entry.failure().message : "bad key");
-        return false;
+      std::string_view prefix = key.size() >= 8 ? key.substr(0, key.size() - 8) : key;
+      if (prefix != last_prefix || !entry) {
+        auto decoded = decode_queue_key(key);
+        if (!decoded || !entry) {
+          failure = damaged(column::queues, key, decoded ? entry.failure().message : "bad key");
+          return false;
+        }
+        last_prefix = prefix;
+        owner = owner_of(decoded->client_id);
       }
-      add_entry(*decoded, *entry, value.size());
+      add_entry(owner, key, big_endian_sequence(key), *entry, value.size());
       return true;
     });
     return !s ? s : failure.message.empty() ? status() : status(failure);
   }
 
-  void add_entry(const decoded_queue_key& key, const queue_entry_summary& entry, size_t value_size) {
-    const std::string where =
-        "queue entry " + std::to_string(key.sequence) + " of client \"" + printable(key.client_id) + "\"";
-    if (auto gone = expired_.find(key.client_id); gone != expired_.end()) {
-      ++state_.report.expired_sessions[gone->second].queued;  // deleted with its session's range
+  /// Whose queue entries are: a live session's, an expired one's (deleted with it), or nobody's.
+  struct queue_owner {
+    std::string client_id;
+    recovered_session* session = nullptr;
+    expired_session* expired = nullptr;
+  };
+
+  queue_owner owner_of(const std::string& client_id) {
+    queue_owner owner{client_id};
+    if (auto gone = expired_.find(client_id); gone != expired_.end())
+      owner.expired = &state_.report.expired_sessions[gone->second];
+    else if (auto session = sessions_.find(client_id); session != sessions_.end())
+      owner.session = &session->second;
+    return owner;
+  }
+
+  static uint64_t big_endian_sequence(std::string_view key) {
+    uint64_t sequence = 0;
+    for (char c : key.substr(key.size() - 8))
+      sequence = (sequence << 8) | static_cast<unsigned char>(c);
+    return sequence;
+  }
+
+  void add_entry(const queue_owner& owner, std::string_view key, uint64_t sequence,
+                 const queue_entry_summary& entry, size_t value_size) {
+    const auto where = [&] {
+      return "queue entry " + std::to_string(sequence) + " of client \"" + printable(owner.client_id) + "\"";
+    };
+    if (owner.expired != nullptr) {
+      ++owner.expired->queued;  // deleted with its session's range
       return;
     }
-    auto session = sessions_.find(key.client_id);
-    if (session == sessions_.end()) {
-      problem(where + " has no session record: removed");
-      cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
+    if (owner.session == nullptr) {
+      problem(where() + " has no session record: removed");
+      cleanup_.del(column::queues, std::string(key));
       return;
     }
-    state_.next_message_id = std::max(state_.next_message_id, message_id_of_sequence(key.sequence) + 1);
+    state_.next_message_id = std::max(state_.next_message_id, message_id_of_sequence(sequence) + 1);
     uint64_t bytes = value_size;
     if (entry.message_id != 0) {
       auto row = message_sizes_.find(entry.message_id);
       if (row == message_sizes_.end()) {
-        problem(where + " references missing message " + std::to_string(entry.message_id) + ": skipped");
-        cleanup_.del(column::queues, queue_key(key.client_id, key.sequence));
+        problem(where() + " references missing message " + std::to_string(entry.message_id) + ": skipped");
+        cleanup_.del(column::queues, std::string(key));
         return;
       }
       bytes = row->second;
       ++counts_[entry.message_id];
     }
-    auto& queue = session->second.queue;
-    queue.last_sequence = key.sequence;
+    auto& queue = owner.session->queue;
+    queue.last_sequence = sequence;
     if (entry.state == delivery_state::queued) {
       ++queue.queued;
       queue.queued_bytes += bytes;
     } else {
       ++queue.sent;
-      queue.last_sent_sequence = key.sequence;
+      queue.last_sent_sequence = sequence;
     }
   }
 

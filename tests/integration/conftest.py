@@ -92,7 +92,8 @@ class Broker:
         lines += ["allow_anonymous true", "persistence false", "max_queued_messages 1000000"]
         return "\n".join(lines) + "\n"
 
-    def start(self):
+    def start(self, ready_timeout=10):
+        """Starts the process and waits (at most `ready_timeout` s) for its `listening` lines."""
         if self.kind == "mosquitto":
             conf = os.path.join(self.data_dir, "mosquitto.conf")
             with open(conf, "w") as f:
@@ -123,7 +124,7 @@ class Broker:
         if self.kind == "mosquitto":
             for port in self.ports.values():
                 wait_for_port(port)
-        elif not ready.wait(10):
+        elif not ready.wait(ready_timeout):
             self.proc.kill()
             raise RuntimeError(f"mqhub did not become ready (missing {sorted(expected - seen)}):\n"
                                + "".join(self.output))
