@@ -320,11 +320,6 @@ void connection_base::write(std::vector<actors::out_buffer> buffers) {
     post_start_write();
 }
 
-void connection_base::write_publish_acks(actors::out_buffer acks, uint32_t pubacks) {
-  pubacks_owed_.fetch_sub(pubacks, std::memory_order_relaxed);
-  write({std::move(acks)});
-}
-
 void connection_base::write_deliveries(std::vector<actors::out_buffer> buffers) {
   bool schedule = false;
   {

@@ -141,6 +141,11 @@ connection_base::extras& connection_base::extra() {
   return *extras_;
 }
 
+void connection_base::write_publish_acks(actors::out_buffer acks, uint32_t pubacks) {
+  pubacks_owed_.fetch_sub(pubacks, std::memory_order_relaxed);
+  write({std::move(acks)});
+}
+
 size_t connection_base::inbound_unacknowledged() const {
   return pubacks_owed_.load(std::memory_order_relaxed) + (extras_ ? extras_->qos2_in.size() : 0);
 }

@@ -252,14 +252,10 @@ class Client:
         return out
 
     def receive_n(self, n, timeout=TIMEOUT, what=None):
-        deadline = time.monotonic() + timeout
-        out = []
-        while len(out) < n:
-            try:
-                out.append(self.messages.get(timeout=max(deadline - time.monotonic(), 0.001)))
-            except queue.Empty:
-                raise AssertionError(f"{self.client_id}: expected {n} {what or 'messages'} within {timeout}s, "
-                                     f"got {len(out)}: {[(m.topic, m.payload) for m in out]}") from None
+        out = self.receive_up_to(n, timeout)
+        if len(out) < n:
+            raise AssertionError(f"{self.client_id}: expected {n} {what or 'messages'} within {timeout}s, "
+                                 f"got {len(out)}: {[(m.topic, m.payload) for m in out]}")
         return out
 
     def drain(self, quiet=0.3):
