@@ -13,7 +13,7 @@ import time
 import pytest
 
 import raw_mqtt
-from mqtt_helpers import UNDER_MOSQUITTO, clients, props, unique_id  # noqa: F401 (fixtures)
+from mqtt_helpers import UNDER_MOSQUITTO, clients, mqhub_only, props, unique_id  # noqa: F401 (fixtures)
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
@@ -30,6 +30,12 @@ def raw_client(broker, client_id, version=5, properties=()):
     return c
 
 
+# Against mosquitto these raw-socket races depend on the order in which its loop reads the two sockets, which a
+# loaded machine varies: they ran green there alone and failed once in a parallel CI run.
+raw_timing = mqhub_only("reads the two sockets in the order the bytes came only with --io-threads 1")
+
+
+@raw_timing
 @pytest.mark.parametrize("session", ["ends-with-connection", "persistent", "mqtt311"])
 @pytest.mark.parametrize("qos", [0, 1])
 def test_a_publish_right_after_a_subscribe_on_another_connection_reaches_the_subscriber(start_broker, session, qos):
@@ -56,6 +62,7 @@ def test_a_publish_right_after_a_subscribe_on_another_connection_reaches_the_sub
         publisher.close()
 
 
+@raw_timing
 def test_a_no_local_subscription_takes_effect_before_another_clients_publish(start_broker):
     broker = start_broker(ONE_THREAD)
     topic = f"nolocal/{unique_id()}"

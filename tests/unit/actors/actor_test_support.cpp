@@ -113,7 +113,7 @@ caf::behavior probe_actor::make_behavior() {
 }
 
 message_ptr make_test_message(std::string topic, std::string payload, net::mqtt::qos qos, bool retain,
-                              std::string publisher) {
+                              const std::string& publisher) {
   net::mqtt::publish_packet publish;
   publish.topic = std::move(topic);
   publish.payload = std::move(payload);

@@ -131,7 +131,7 @@ class probe_actor : public caf::event_based_actor {
 /// A message as a connection would route it.
 message_ptr make_test_message(std::string topic, std::string payload,
                               net::mqtt::qos qos = net::mqtt::qos::at_most_once, bool retain = false,
-                              std::string publisher = "publisher");
+                              const std::string& publisher = "publisher");
 
 /// One delivery of `msg` at `qos`, as a shard hands it to a session.
 delivery delivery_of(message_ptr msg, uint8_t qos);

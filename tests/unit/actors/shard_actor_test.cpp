@@ -75,6 +75,7 @@ class shard_actor_test : public test_support::actor_test {
 
   static std::vector<std::string> topics_of(const std::vector<mqtt::publish_packet>& publishes) {
     std::vector<std::string> topics;
+    topics.reserve(publishes.size());
     for (const auto& p : publishes)
       topics.push_back(p.topic);
     return topics;
