@@ -1,11 +1,11 @@
 #include "actors/shard_map.hpp"
 
-#include <functional>
 #include <utility>
 
 #include <caf/actor_cast.hpp>
 
 #include "actors/shard_actor.hpp"
+#include "cluster/stable_hash.hpp"
 
 namespace mqhub::actors {
 
@@ -27,7 +27,7 @@ shard_map::shard_map(std::vector<caf::actor> shards, size_t levels)
 }
 
 size_t shard_map::shard_of_topic(std::string_view topic) const {
-  return std::hash<std::string_view>{}(shard_key(topic, levels_)) % shards_.size();
+  return cluster::stable_hash(shard_key(topic, levels_)) % shards_.size();
 }
 
 std::optional<size_t> shard_map::shard_of_filter(std::string_view filter) const {

@@ -81,5 +81,7 @@ std::string retained_key(std::string_view topic);
 
 /// `meta`: the schema version of the database.
 inline constexpr std::string_view schema_version_key = "schema_version";
+/// `meta`: the name of the node the data belongs to (node_identity.hpp).
+inline constexpr std::string_view node_name_key = "node_name";
 
 }  // namespace mqhub::storage

@@ -8,12 +8,13 @@ namespace mqhub::storage {
 
 /// What kind of failure a storage call met; the message carries the detail (RocksDB's status text, the key).
 enum class errc {
-  io_error,         // RocksDB could not read or write (permissions, disk full, locked by another process)
-  corruption,       // a file or a stored value is damaged; the database is left as it is
-  schema_mismatch,  // the database was written by a version of mqhub this one cannot read
-  store_full,       // the node-wide size limit is reached; only batches that free space are accepted
-  busy,             // the writer's queue is over its byte limit (try_submit only)
-  shutting_down,    // the writer has stopped and takes no more batches
+  io_error,           // RocksDB could not read or write (permissions, disk full, locked by another process)
+  corruption,         // a file or a stored value is damaged; the database is left as it is
+  schema_mismatch,    // the database was written by a version of mqhub this one cannot read
+  identity_mismatch,  // the database belongs to another node
+  store_full,         // the node-wide size limit is reached; only batches that free space are accepted
+  busy,               // the writer's queue is over its byte limit (try_submit only)
+  shutting_down,      // the writer has stopped and takes no more batches
   invalid_argument,
 };
 

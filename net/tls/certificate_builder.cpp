@@ -42,6 +42,10 @@ bool add_role_extensions(X509* certificate, X509V3_CTX* context, certificate_rol
       return add_extension(certificate, context, NID_basic_constraints, "critical,CA:FALSE") &&
              add_extension(certificate, context, NID_key_usage, "critical,digitalSignature") &&
              add_extension(certificate, context, NID_ext_key_usage, "clientAuth");
+    case certificate_role::cluster_node:
+      return add_extension(certificate, context, NID_basic_constraints, "critical,CA:FALSE") &&
+             add_extension(certificate, context, NID_key_usage, "critical,digitalSignature") &&
+             add_extension(certificate, context, NID_ext_key_usage, "serverAuth,clientAuth");
   }
   return false;
 }

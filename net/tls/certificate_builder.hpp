@@ -11,9 +11,10 @@ evp_pkey_ptr generate_key(std::string& error);
 
 /// What a certificate is for; it decides its basicConstraints, keyUsage and extendedKeyUsage.
 enum class certificate_role {
-  authority,  // CA:TRUE, keyCertSign and cRLSign
-  server,     // CA:FALSE, digitalSignature, serverAuth
-  client,     // CA:FALSE, digitalSignature, clientAuth
+  authority,     // CA:TRUE, keyCertSign and cRLSign
+  server,        // CA:FALSE, digitalSignature, serverAuth
+  client,        // CA:FALSE, digitalSignature, clientAuth
+  cluster_node,  // CA:FALSE, digitalSignature, serverAuth and clientAuth: a node dials and accepts its peers
 };
 
 struct certificate_request {

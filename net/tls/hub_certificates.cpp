@@ -162,19 +162,21 @@ ensure_outcome ensure_hub_certificates(const tls_files& files, const std::vector
   return outcome;
 }
 
-std::string issue_device_certificate(const tls_files& files, const std::string& common_name,
-                                     const std::filesystem::path& out_dir, int valid_days) {
-  if (common_name.empty())
-    return "the device name is empty";
-  if (common_name.size() > max_common_name_bytes)
-    return "the device name '" + common_name + "' is longer than 64 bytes";
-  if (common_name.find_first_of(std::string("/\0", 2)) != std::string::npos)
-    return "the device name must not contain '/' or NUL";
-  if (valid_days < 1)
-    return "a certificate must be valid for at least one day";
+namespace {
 
-  std::filesystem::path cert_path = out_dir / (common_name + ".pem");
-  std::filesystem::path key_path = out_dir / (common_name + ".key");
+std::string check_common_name(const std::string& common_name, const char* what) {
+  if (common_name.empty())
+    return std::string("the ") + what + " name is empty";
+  if (common_name.size() > max_common_name_bytes)
+    return std::string("the ") + what + " name '" + common_name + "' is longer than 64 bytes";
+  if (common_name.find_first_of(std::string("/\0", 2)) != std::string::npos)
+    return std::string("the ") + what + " name must not contain '/' or NUL";
+  return {};
+}
+
+// A new pair for `request`, signed by the hub CA, into files that must not exist yet.
+std::string issue_certificate(const tls_files& files, const certificate_request& request,
+                              const std::filesystem::path& cert_path, const std::filesystem::path& key_path) {
   for (const auto& path : {cert_path, key_path}) {
     if (file_exists(path))
       return path.string() + " exists already; not replacing it";
@@ -183,10 +185,43 @@ std::string issue_device_certificate(const tls_files& files, const std::string& 
   certificate_and_key ca = load_pair(files.ca_cert, files.ca_key, error);
   if (!ca.certificate)
     return "no hub CA to sign with: " + error;
-  if (error = ensure_directory(out_dir); !error.empty())
-    return error;
-  create_pair({common_name, certificate_role::client, valid_days, nullptr}, &ca, cert_path, key_path, error);
+  for (const auto& dir : {cert_path.parent_path(), key_path.parent_path()}) {
+    if (error = ensure_directory(dir); !error.empty())
+      return error;
+  }
+  create_pair(request, &ca, cert_path, key_path, error);
   return error;
+}
+
+}  // namespace
+
+std::string issue_device_certificate(const tls_files& files, const std::string& common_name,
+                                     const std::filesystem::path& out_dir, int valid_days) {
+  if (std::string error = check_common_name(common_name, "device"); !error.empty())
+    return error;
+  if (valid_days < 1)
+    return "a certificate must be valid for at least one day";
+  return issue_certificate(files, {common_name, certificate_role::client, valid_days, nullptr},
+                           out_dir / (common_name + ".pem"), out_dir / (common_name + ".key"));
+}
+
+std::string ensure_node_certificate(const tls_files& files, const std::string& node_name,
+                                    const std::filesystem::path& cert_path,
+                                    const std::filesystem::path& key_path) {
+  bool has_cert = file_exists(cert_path);
+  bool has_key = file_exists(key_path);
+  if (has_cert && has_key)
+    return {};
+  if (has_cert || has_key)
+    return has_cert ? one_without_other(cert_path, key_path) : one_without_other(key_path, cert_path);
+  if (std::string error = check_common_name(node_name, "node"); !error.empty())
+    return error;
+  auto ca_only = files;
+  ca_only.server_cert.clear();
+  if (auto made = ensure_hub_certificates(ca_only, {}); !made.error.empty())
+    return made.error;
+  return issue_certificate(files, {node_name, certificate_role::cluster_node, server_valid_days, nullptr},
+                           cert_path, key_path);
 }
 
 }  // namespace mqhub::net::tls

@@ -25,6 +25,7 @@
 #include "net/tls_connection.hpp"
 #include "net/tls_context_source.hpp"
 #include "net/ws_connection.hpp"
+#include "tools/mqhub/node_cluster.hpp"
 #include "tools/mqhub/node_storage.hpp"
 
 namespace mqhub::node {
@@ -85,18 +86,31 @@ std::shared_ptr<net::tls_context_source> load_tls(const node_options& options, s
 }  // namespace
 
 int run_node(const node_options& options) {
+  if (!options.join.empty() && !cluster_enabled(options)) {
+    spdlog::error("--join needs a --cluster-port to listen on");
+    return 1;
+  }
   std::unique_ptr<node_storage> storage;
   std::shared_ptr<actors::durable_store> store;
+  std::string node_name = options.node_name.empty() ? host_name() : options.node_name;
   if (options.durability != "memory") {
     std::string error;
-    storage = node_storage::open(options, error);
+    storage = node_storage::open(options, host_name(), error);
     if (!storage) {
       spdlog::error("{}", error);
       return 1;
     }
     store = storage->store();
+    node_name = storage->node_name();
   }
+  spdlog::info("node {}", node_name);
   caf::actor_system_config config;
+  if (cluster_enabled(options)) {
+    if (auto error = configure_cluster(options, node_name, config); !error.empty()) {
+      spdlog::error("cannot set up the cluster: {}", error);
+      return 1;
+    }
+  }
   // An idle CAF worker first spins, then sleeps 50 us at a time without being woken (the "moderate" phase),
   // then waits on a condition variable that a new job signals. Skipping the middle phase: each hop between an
   // I/O thread and an actor no longer waits out a sleep, and the spinning leaves the 2 cores to the work.
@@ -138,6 +152,7 @@ int run_node(const node_options& options) {
   if (options.sys_interval > 0)
     sys_topics =
         system.spawn<actors::sys_topics_actor>(map, stats, std::chrono::seconds(options.sys_interval));
+  cluster_membership membership;
   // Sessions first (they drain into the shards), then shards; the writer stops once all are gone.
   auto stop_actors = [&] {
     if (storage)
@@ -148,6 +163,8 @@ int run_node(const node_options& options) {
       caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     if (sys_topics)
       caf::anon_send_exit(sys_topics, caf::exit_reason::user_shutdown);
+    if (membership.actor)
+      caf::anon_send_exit(membership.actor, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
     if (storage)
       storage->close();
@@ -219,7 +236,19 @@ int run_node(const node_options& options) {
     return 1;
   }
   report_not_built("http", options.http_port);
-  report_not_built("cluster", options.cluster_port);
+  if (cluster_enabled(options)) {
+    membership = start_cluster(system, options, node_name);
+    if (!membership.error.empty()) {
+      spdlog::error("cannot start the cluster: {}", membership.error);
+      for (auto& listening : listeners)
+        listening->stop();
+      pool.run();
+      pool.stop();
+      stop_actors();
+      return 1;
+    }
+    ready_lines.push_back(membership.ready_line);
+  }
 
   asio::io_context signals_context(1);
   auto reload_tls = [&](const char* why) {

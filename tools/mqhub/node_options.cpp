@@ -20,7 +20,17 @@ int parse_options(int argc, char** argv, node_options& o) {
   app.add_option("--http-port", o.http_port, "management API; 0 turns it off")->capture_default_str();
   app.add_option("--cluster-port", o.cluster_port, "cluster port; 0 turns it off")->capture_default_str();
   app.add_option("--join", o.join, "HOST:PORT of a cluster node to join (repeatable)");
-  app.add_option("--node-name", o.node_name, "name of this node in a cluster");
+  app.add_option(
+      "--node-name", o.node_name,
+      "name of this node in a cluster (default: the one its data dir records, else the host name)");
+  app.add_option("--cluster-advertise", o.cluster_advertise,
+                 "HOST the other nodes reach this one at (default: the --bind address)");
+  app.add_option("--cluster-ca", o.cluster_ca,
+                 "CA that signs every node's certificate (default: the hub CA)");
+  app.add_option(
+      "--cluster-cert", o.cluster_cert,
+      "this node's certificate for cluster links (default: DATA_DIR/tls/node.pem, made by the hub CA)");
+  app.add_option("--cluster-key", o.cluster_key, "private key of --cluster-cert");
   app.add_option("--durability", o.durability, "sync, wal or memory")
       ->check(CLI::IsMember({"sync", "wal", "memory"}))
       ->capture_default_str();

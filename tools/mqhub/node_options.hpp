@@ -22,6 +22,11 @@ struct node_options {
   uint16_t cluster_port = 4370;
   std::vector<std::string> join;
   std::string node_name;
+  // Cluster links use mutual TLS with certificates the cluster CA signed (docs/architecture.md, "Cluster").
+  std::string cluster_advertise;
+  std::string cluster_ca;
+  std::string cluster_cert;
+  std::string cluster_key;
   std::string durability = "sync";
   uint64_t max_store_bytes = 0;  // 0: no limit
   bool allow_anonymous = true;

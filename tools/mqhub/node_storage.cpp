@@ -11,6 +11,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/stored_form.hpp"
+#include "storage/node_identity.hpp"
 
 namespace mqhub::node {
 
@@ -34,7 +35,8 @@ void log_recovery(const storage::recovered_state& state) {
 
 }  // namespace
 
-std::unique_ptr<node_storage> node_storage::open(const node_options& options, std::string& error) {
+std::unique_ptr<node_storage> node_storage::open(const node_options& options,
+                                                 const std::string& fallback_name, std::string& error) {
   auto mode = storage::parse_durability(options.durability);
   std::unique_ptr<node_storage> result(new node_storage());
   std::filesystem::path directory = std::filesystem::path(options.data_dir) / "store";
@@ -50,6 +52,12 @@ std::unique_ptr<node_storage> node_storage::open(const node_options& options, st
     return nullptr;
   }
   result->database_ = std::move(*opened);
+  auto name = storage::claim_node_name(*result->database_, options.node_name, fallback_name);
+  if (!name) {
+    error = name.failure().message;
+    return nullptr;
+  }
+  result->node_name_ = std::move(*name);
   auto recovered = storage::recover(*result->database_, storage::wall_clock_now());
   if (!recovered) {
     error = "cannot recover the database in " + directory.string() + ": " + recovered.failure().message;

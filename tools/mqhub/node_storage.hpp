@@ -19,9 +19,12 @@ namespace mqhub::node {
 /// the group-commit writer and the actors' view of both.
 class node_storage {
  public:
-  /// Opens the database under the data dir and recovers it. A database that cannot be opened or read stops
-  /// the start: the error says why and nothing is deleted.
-  static std::unique_ptr<node_storage> open(const node_options& options, std::string& error);
+  /// Opens the database under the data dir, claims it for the node (storage/node_identity.hpp; a node
+  /// given no name takes the recorded one, else `fallback_name`) and recovers it. A database that cannot be
+  /// opened or read, or that belongs to another node, stops the start: the error says why and nothing is
+  /// deleted.
+  static std::unique_ptr<node_storage> open(const node_options& options, const std::string& fallback_name,
+                                            std::string& error);
 
   ~node_storage();
   node_storage(const node_storage&) = delete;
@@ -30,6 +33,8 @@ class node_storage {
   node_storage& operator=(node_storage&&) = delete;
 
   const std::shared_ptr<actors::durable_store>& store() const { return store_; }
+  /// The name of the node this data belongs to.
+  const std::string& node_name() const { return node_name_; }
 
   /// Hands the recovered sessions to their directories and the retained messages to their shards, waits
   /// until all are in place, then publishes the wills of sessions that expired while the node was down.
@@ -49,6 +54,7 @@ class node_storage {
   std::unique_ptr<storage::group_commit_writer> writer_;
   std::shared_ptr<actors::durable_store> store_;
   std::optional<storage::recovered_state> recovered_;
+  std::string node_name_;
 };
 
 }  // namespace mqhub::node

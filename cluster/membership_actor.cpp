@@ -1,0 +1,179 @@
+#include "cluster/membership_actor.hpp"
+
+#include <random>
+
+#include <spdlog/spdlog.h>
+#include <caf/actor_cast.hpp>
+#include <caf/node_id.hpp>
+#include <caf/sec.hpp>
+
+namespace mqhub::cluster {
+
+namespace {
+
+using dial_atom = caf::atom_constant<caf::atom("mq_dial")>;
+
+// Generous for a TLS handshake over a wide-area link; a dead address on a LAN fails at once anyway.
+constexpr auto connect_timeout = std::chrono::seconds(10);
+
+std::string names_of(const std::vector<member_info>& members) {
+  std::string names;
+  for (const auto& member : members)
+    names += (names.empty() ? "" : ", ") + member.name;
+  return names;
+}
+
+}  // namespace
+
+membership_actor::membership_actor(caf::actor_config& config, std::string node_name,
+                                   const std::vector<std::string>& seeds, caf::io::middleman_actor connector,
+                                   change_listener on_change, std::chrono::milliseconds dial_interval)
+    : caf::event_based_actor(config),
+      table_({std::move(node_name), {}}, seeds),
+      connector_(std::move(connector)),
+      on_change_(std::move(on_change)),
+      dial_interval_(dial_interval) {
+  set_down_handler([this](caf::down_msg& down) { lost(down); });
+}
+
+caf::behavior membership_actor::make_behavior() {
+  return {
+      [this](caf::publish_atom, std::string address) {
+        bool first = table_.self().address.empty();
+        table_.set_self_address(std::move(address));
+        if (first) {
+          changed();
+          send(this, dial_atom::value);
+        }
+      },
+      [this](hello_atom, const member_info& joiner) -> caf::result<member_info, std::vector<member_info>> {
+        auto sender = caf::actor_cast<caf::actor>(current_sender());
+        if (!sender || sender == this)
+          return caf::make_error(caf::sec::invalid_argument, "a node does not join itself");
+        if (joiner.name == table_.self().name)
+          return caf::make_error(caf::sec::runtime_error, "the node name " + joiner.name + " is taken");
+        if (auto it = handles_.find(joiner.name); it != handles_.end() && it->second != sender)
+          return caf::make_error(caf::sec::runtime_error, "the node name " + joiner.name + " is taken");
+        admit(joiner, sender);
+        return {table_.self(), table_.members()};
+      },
+      [this](member_atom, const member_info& member) {
+        // Only learnt: the new member dials this node itself (see dial_all).
+        if (member.name != table_.self().name)
+          table_.learn_address(member.address);
+      },
+      [this](dial_atom) {
+        dial_all();
+        // Jittered, so that two nodes that lost each other rarely dial each other at the same moment.
+        std::uniform_int_distribution<int64_t> spread(dial_interval_.count() / 2,
+                                                      dial_interval_.count() * 3 / 2);
+        delayed_send(this, std::chrono::milliseconds(spread(random_)), dial_atom::value);
+      },
+  };
+}
+
+void membership_actor::dial_all() {
+  // Two nodes that dial each other at once end up with no link at all: each keeps its own connection as the
+  // direct one and CAF closes the other's. So an address is dialled only once it has gone a whole round
+  // without a member there (a joining node has dialled the others by then); the seeds at once.
+  std::map<std::string, int> still_idle;
+  for (const auto& address : table_.addresses_to_dial()) {
+    int rounds = first_round_ ? 1 : idle_rounds_[address] + 1;
+    still_idle[address] = rounds;
+    if (rounds >= 2 || first_round_)
+      dial(address);
+  }
+  idle_rounds_ = std::move(still_idle);
+  first_round_ = false;
+}
+
+void membership_actor::dial(const std::string& address) {
+  auto target = split_address(address);
+  if (!target) {
+    dial_failed(address, "not HOST:PORT");
+    return;
+  }
+  if (!dialling_.insert(address).second)
+    return;
+  request(connector_, connect_timeout, caf::connect_atom::value, target->first, target->second)
+      .then(
+          [this, address](const caf::node_id&, caf::strong_actor_ptr& found, const std::set<std::string>&) {
+            auto remote = caf::actor_cast<caf::actor>(found);
+            if (!remote) {
+              dial_failed(address, "no cluster node listens there");
+              return;
+            }
+            request(remote, connect_timeout, hello_atom::value, table_.self())
+                .then(
+                    [this, address, remote](member_info& responder, std::vector<member_info>& members) {
+                      greeted(address, remote, responder, members);
+                    },
+                    [this, address](caf::error& e) { dial_failed(address, to_string(e)); });
+          },
+          [this, address](caf::error& e) { dial_failed(address, to_string(e)); });
+}
+
+void membership_actor::dial_failed(const std::string& address, const std::string& why) {
+  dialling_.erase(address);
+  auto& logged = failures_[address];
+  if (logged != why)
+    spdlog::warn("cluster: cannot join {}: {}", address, why);
+  logged = why;
+}
+
+void membership_actor::greeted(const std::string& address, const caf::actor& remote,
+                               const member_info& responder, const std::vector<member_info>& members) {
+  dialling_.erase(address);
+  failures_.erase(address);
+  if (responder.address != address)
+    table_.forget_address(address);  // it is dialled under the address it gives for itself
+  admit(responder, remote);
+  for (const auto& member : members) {
+    if (member.name != table_.self().name && !table_.contains(member.name)) {
+      table_.learn_address(member.address);
+      dial(member.address);
+    }
+  }
+}
+
+void membership_actor::admit(const member_info& member, const caf::actor& handle) {
+  auto& known = handles_[member.name];
+  if (known == handle)
+    return;
+  if (known)
+    demonitor(known);
+  known = handle;
+  monitor(handle);
+  bool joined = table_.add(member);
+  for (const auto& [name, other] : handles_) {
+    if (name != member.name)
+      send(other, member_atom::value, member);
+  }
+  if (joined)
+    spdlog::info("cluster: {} joined from {}", member.name, member.address);
+  changed();
+}
+
+void membership_actor::lost(const caf::down_msg& down) {
+  for (auto it = handles_.begin(); it != handles_.end(); ++it) {
+    if (it->second.address() != down.source)
+      continue;
+    std::string name = it->first;
+    handles_.erase(it);
+    table_.remove(name);
+    spdlog::warn("cluster: lost {}: {}", name, to_string(down.reason));
+    changed();
+    return;
+  }
+}
+
+void membership_actor::changed() {
+  auto members = table_.members();
+  auto placement = table_.placement();
+  spdlog::info("cluster: {} nodes: {} (placement version {}, {} shards here)", members.size(),
+               names_of(members), placement.version(), placement.shards_of(table_.self().name).size());
+  if (on_change_)
+    on_change_(members, placement);
+}
+
+}  // namespace mqhub::cluster

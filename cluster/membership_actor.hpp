@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman_actor.hpp>
+
+#include "cluster/member_table.hpp"
+
+namespace mqhub::cluster {
+
+/// Keeps this node connected to every other member, through CAF's middleman (over TLS when the actor system
+/// has the OpenSSL manager): it dials its seeds and every address it learns, says hello to the membership
+/// actor of each node it reaches, and monitors them. A member whose connection is lost (a killed node, a
+/// partition) leaves at once; its address is dialled again every `dial_interval`, so that it rejoins when it
+/// is back. A joining node learns every member from the one it reached, and that one tells the others.
+///
+/// It starts dialling once told where its own node listens: (caf::publish_atom, "HOST:PORT").
+class membership_actor : public caf::event_based_actor {
+ public:
+  /// Called on every membership change with the members (this node included) and their placement.
+  using change_listener = std::function<void(const std::vector<member_info>&, const shard_placement&)>;
+
+  membership_actor(caf::actor_config& config, std::string node_name, const std::vector<std::string>& seeds,
+                   caf::io::middleman_actor connector, change_listener on_change,
+                   std::chrono::milliseconds dial_interval);
+
+  caf::behavior make_behavior() override;
+  const char* name() const override { return "mqhub.cluster.membership"; }
+
+ private:
+  void dial_all();
+  void dial(const std::string& address);
+  void dial_failed(const std::string& address, const std::string& why);
+  void greeted(const std::string& address, const caf::actor& remote, const member_info& responder,
+               const std::vector<member_info>& members);
+  void admit(const member_info& member, const caf::actor& handle);
+  void lost(const caf::down_msg& down);
+  void changed();
+
+  member_table table_;
+  caf::io::middleman_actor connector_;
+  change_listener on_change_;
+  std::chrono::milliseconds dial_interval_;
+  std::map<std::string, caf::actor> handles_;  // member name -> its membership actor
+  std::set<std::string> dialling_;
+  std::map<std::string, std::string> failures_;  // address -> the last failure logged, to log each once
+  std::map<std::string, int> idle_rounds_;       // address -> dial rounds it has had no member
+  bool first_round_ = true;
+  std::minstd_rand random_{std::random_device{}()};
+};
+
+}  // namespace mqhub::cluster

@@ -1,0 +1,10 @@
+#include "cluster/wire_types.hpp"
+
+namespace mqhub::cluster {
+
+void register_wire_types(caf::actor_system_config& config) {
+  config.add_message_type<member_info>("mqhub::cluster::member_info");
+  config.add_message_type<std::vector<member_info>>("std::vector<mqhub::cluster::member_info>");
+}
+
+}  // namespace mqhub::cluster

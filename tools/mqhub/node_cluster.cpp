@@ -1,0 +1,92 @@
+#include "tools/mqhub/node_cluster.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+
+#include "cluster/membership_actor.hpp"
+#include "cluster/wire_types.hpp"
+#include "net/tls/hub_certificates.hpp"
+
+namespace mqhub::node {
+
+namespace {
+
+// How often a node dials the members it lost and seeds it has not reached.
+constexpr auto dial_interval = std::chrono::seconds(1);
+
+}  // namespace
+
+bool cluster_enabled(const node_options& options) {
+  return options.cluster_port != 0;
+}
+
+std::string host_name() {
+  std::array<char, 256> name{};
+  if (gethostname(name.data(), name.size() - 1) != 0 || name[0] == '\0')
+    return "mqhub";
+  return name.data();
+}
+
+std::string configure_cluster(const node_options& options, const std::string& node_name,
+                              caf::actor_system_config& config) {
+  auto hub = net::tls::hub_tls_files(options.data_dir);
+  std::filesystem::path cert = options.cluster_cert, key = options.cluster_key;
+  if (cert.empty() != key.empty())
+    return "--cluster-cert and --cluster-key go together";
+  if (cert.empty()) {
+    cert = hub.ca_cert.parent_path() / "node.pem";
+    key = hub.ca_cert.parent_path() / "node.key";
+    if (auto error = net::tls::ensure_node_certificate(hub, node_name, cert, key); !error.empty())
+      return "cannot make the node certificate: " + error;
+  }
+  std::filesystem::path ca =
+      options.cluster_ca.empty() ? hub.ca_cert : std::filesystem::path(options.cluster_ca);
+  for (const auto& file : {cert, key, ca}) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec))
+      return "cannot read " + file.string() + ": no such file";
+  }
+  // Set, they make CAF require a certificate the CA signed on both ends of every link.
+  config.openssl_certificate = cert.string();
+  config.openssl_key = key.string();
+  config.openssl_cafile = ca.string();
+  // A silent peer (a partition rather than a killed process) is dropped after the timeout.
+  config.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  config.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  config.load<caf::io::middleman>();
+  config.load<caf::openssl::manager>();
+  cluster::register_wire_types(config);
+  return {};
+}
+
+cluster_membership start_cluster(caf::actor_system& system, const node_options& options,
+                                 const std::string& node_name) {
+  cluster_membership result;
+  std::string host = options.cluster_advertise.empty() ? options.bind : options.cluster_advertise;
+  if (host == "0.0.0.0" || host == "::")
+    host = host_name();
+  result.actor = system.spawn<cluster::membership_actor>(
+      node_name, options.join, system.openssl_manager().actor_handle(), nullptr,
+      std::chrono::duration_cast<std::chrono::milliseconds>(dial_interval));
+  auto port = caf::openssl::publish(result.actor, options.cluster_port, options.bind.c_str(), true);
+  if (!port) {
+    result.error = "cannot listen on " + options.bind + ":" + std::to_string(options.cluster_port) + ": " +
+                   system.render(port.error());
+    caf::anon_send_exit(result.actor, caf::exit_reason::user_shutdown);
+    result.actor = nullptr;
+    return result;
+  }
+  auto bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  caf::anon_send(result.actor, caf::publish_atom::value, bracketed + ":" + std::to_string(*port));
+  result.ready_line = "listening cluster " + options.bind + ":" + std::to_string(*port);
+  return result;
+}
+
+}  // namespace mqhub::node
