@@ -14,6 +14,7 @@ bool member_table::add(const member_info& member) {
   if (member.name == self_.name)
     return false;
   learn_address(member.address);
+  alias(member.address, member.name);
   auto [it, inserted] = members_.try_emplace(member.name, member.address);
   if (inserted)
     ++version_;
@@ -48,15 +49,18 @@ std::vector<member_info> member_table::members() const {
 }
 
 std::vector<std::string> member_table::addresses_to_dial() const {
-  std::set<std::string> connected;
-  for (const auto& [name, address] : members_)
-    connected.insert(address);
   std::vector<std::string> dial;
   for (const auto& address : addresses_) {
-    if (connected.count(address) == 0)
+    const std::string* name = name_at(address);
+    if (name == nullptr || !contains(*name))
       dial.push_back(address);
   }
   return dial;
+}
+
+const std::string* member_table::name_at(const std::string& address) const {
+  auto it = names_.find(address);
+  return it == names_.end() ? nullptr : &it->second;
 }
 
 shard_placement member_table::placement() const {

@@ -29,8 +29,11 @@ class member_table {
   bool contains(const std::string& name) const { return members_.count(name) != 0; }
   /// Remembers an address to dial until a member there is connected.
   void learn_address(const std::string& address);
-  /// Stops dialling an address: a member answered there under another address of its own.
-  void forget_address(const std::string& address) { addresses_.erase(address); }
+  /// Records that `name` answered at `address`, which may differ from the address it gives for itself (a seed
+  /// given as a host name, say): the address is not dialled while that member is connected.
+  void alias(const std::string& address, const std::string& name) { names_[address] = name; }
+  /// The node that answers at `address`, once one has.
+  const std::string* name_at(const std::string& address) const;
 
   /// Every member, this node included, sorted by name.
   std::vector<member_info> members() const;
@@ -45,6 +48,7 @@ class member_table {
   member_info self_;
   std::map<std::string, std::string> members_;  // name -> address; this node not included
   std::set<std::string> addresses_;
+  std::map<std::string, std::string> names_;  // address -> the node that answered there
   uint64_t version_ = 1;
 };
 

@@ -39,6 +39,8 @@ membership_actor::membership_actor(caf::actor_config& config, std::string node_n
 caf::behavior membership_actor::make_behavior() {
   return {
       [this](caf::publish_atom, std::string address) {
+        if (!from_this_node())
+          return;
         bool first = table_.self().address.empty();
         table_.set_self_address(std::move(address));
         if (first) {
@@ -63,6 +65,8 @@ caf::behavior membership_actor::make_behavior() {
           table_.learn_address(member.address);
       },
       [this](dial_atom) {
+        if (!from_this_node())
+          return;
         dial_all();
         // Jittered, so that two nodes that lost each other rarely dial each other at the same moment.
         std::uniform_int_distribution<int64_t> spread(dial_interval_.count() / 2,
@@ -72,25 +76,43 @@ caf::behavior membership_actor::make_behavior() {
   };
 }
 
+void membership_actor::on_exit() {
+  // The handles go with the actor, not with its memory: the middleman keeps a published actor's memory until
+  // it stops, and a strong handle to the middleman's own actor kept here would then hold it alive, so that
+  // the actor system's shutdown waits forever for its thread.
+  connector_ = nullptr;
+  handles_.clear();
+  on_change_ = nullptr;
+}
+
+bool membership_actor::from_this_node() {
+  // Control messages; another node must not start a second dial loop or change this node's address.
+  const auto& sender = current_sender();
+  return !sender || sender->node() == node();
+}
+
 void membership_actor::dial_all() {
   // Two nodes that dial each other at once end up with no link at all: each keeps its own connection as the
-  // direct one and CAF closes the other's. So an address is dialled only once it has gone a whole round
-  // without a member there (a joining node has dialled the others by then); the seeds at once.
+  // direct one and CAF closes the other's. So an address with a known node behind it waits a round before it
+  // is dialled (a joining node has dialled the others by then), and of two nodes that lost each other the one
+  // with the lower name dials first; the other dials too after a while, in case the lower one does not know
+  // its address (a seed restarted without --join). Seeds not reached yet are dialled every round.
+  ++round_;
   std::map<std::string, int> still_idle;
   for (const auto& address : table_.addresses_to_dial()) {
-    int rounds = first_round_ ? 1 : idle_rounds_[address] + 1;
-    still_idle[address] = rounds;
-    if (rounds >= 2 || first_round_)
+    int rounds = still_idle[address] = idle_rounds_[address] + 1;
+    const std::string* name = table_.name_at(address);
+    int wait = name == nullptr ? 1 : (table_.self().name < *name ? 2 : 4);
+    if (round_ == 1 || (rounds >= wait && round_ >= not_before_[address]))
       dial(address);
   }
   idle_rounds_ = std::move(still_idle);
-  first_round_ = false;
 }
 
 void membership_actor::dial(const std::string& address) {
   auto target = split_address(address);
   if (!target) {
-    dial_failed(address, "not HOST:PORT");
+    dial_failed(address, caf::make_error(caf::sec::invalid_argument, address + " is not HOST:PORT"));
     return;
   }
   if (!dialling_.insert(address).second)
@@ -100,7 +122,7 @@ void membership_actor::dial(const std::string& address) {
           [this, address](const caf::node_id&, caf::strong_actor_ptr& found, const std::set<std::string>&) {
             auto remote = caf::actor_cast<caf::actor>(found);
             if (!remote) {
-              dial_failed(address, "no cluster node listens there");
+              dial_failed(address, caf::make_error(caf::sec::no_actor_published_at_port));
               return;
             }
             request(remote, connect_timeout, hello_atom::value, table_.self())
@@ -108,25 +130,39 @@ void membership_actor::dial(const std::string& address) {
                     [this, address, remote](member_info& responder, std::vector<member_info>& members) {
                       greeted(address, remote, responder, members);
                     },
-                    [this, address](caf::error& e) { dial_failed(address, to_string(e)); });
+                    [this, address](caf::error& e) { dial_failed(address, e); });
           },
-          [this, address](caf::error& e) { dial_failed(address, to_string(e)); });
+          [this, address](caf::error& e) { dial_failed(address, e); });
 }
 
-void membership_actor::dial_failed(const std::string& address, const std::string& why) {
+void membership_actor::dial_failed(const std::string& address, const caf::error& why) {
   dialling_.erase(address);
+  // A host that drops packets holds the middleman's connect for minutes: back off, so that dials to it do
+  // not pile up before those to live members.
+  if (why == caf::sec::request_timeout) {
+    int in_a_row = ++timeouts_[address];
+    not_before_[address] = round_ + std::min(1 << std::min(in_a_row, 5), 30);
+  }
+  auto text = to_string(why);
   auto& logged = failures_[address];
-  if (logged != why)
-    spdlog::warn("cluster: cannot join {}: {}", address, why);
-  logged = why;
+  if (logged != text)
+    spdlog::warn("cluster: cannot join {}: {}", address, text);
+  logged = text;
 }
 
 void membership_actor::greeted(const std::string& address, const caf::actor& remote,
                                const member_info& responder, const std::vector<member_info>& members) {
   dialling_.erase(address);
   failures_.erase(address);
-  if (responder.address != address)
-    table_.forget_address(address);  // it is dialled under the address it gives for itself
+  timeouts_.erase(address);
+  not_before_.erase(address);
+  if (responder.name == table_.self().name)
+    return;  // this node's own port under another address
+  if (auto it = handles_.find(responder.name); it != handles_.end() && it->second != remote) {
+    spdlog::warn("cluster: {} answers as {}, a name another member has", address, responder.name);
+    return;
+  }
+  table_.alias(address, responder.name);
   admit(responder, remote);
   for (const auto& member : members) {
     if (member.name != table_.self().name && !table_.contains(member.name)) {

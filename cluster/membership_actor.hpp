@@ -33,12 +33,14 @@ class membership_actor : public caf::event_based_actor {
                    std::chrono::milliseconds dial_interval);
 
   caf::behavior make_behavior() override;
+  void on_exit() override;
   const char* name() const override { return "mqhub.cluster.membership"; }
 
  private:
   void dial_all();
   void dial(const std::string& address);
-  void dial_failed(const std::string& address, const std::string& why);
+  void dial_failed(const std::string& address, const caf::error& why);
+  bool from_this_node();
   void greeted(const std::string& address, const caf::actor& remote, const member_info& responder,
                const std::vector<member_info>& members);
   void admit(const member_info& member, const caf::actor& handle);
@@ -53,7 +55,9 @@ class membership_actor : public caf::event_based_actor {
   std::set<std::string> dialling_;
   std::map<std::string, std::string> failures_;  // address -> the last failure logged, to log each once
   std::map<std::string, int> idle_rounds_;       // address -> dial rounds it has had no member
-  bool first_round_ = true;
+  std::map<std::string, int> timeouts_;          // address -> dials in a row that timed out
+  std::map<std::string, uint64_t> not_before_;   // address -> the round it may be dialled again in
+  uint64_t round_ = 0;
   std::minstd_rand random_{std::random_device{}()};
 };
 

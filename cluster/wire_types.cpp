@@ -5,6 +5,8 @@ namespace mqhub::cluster {
 void register_wire_types(caf::actor_system_config& config) {
   config.add_message_type<member_info>("mqhub::cluster::member_info");
   config.add_message_type<std::vector<member_info>>("std::vector<mqhub::cluster::member_info>");
+  config.add_message_type<wire_message>("mqhub::cluster::wire_message");
+  config.add_message_type<std::vector<wire_message>>("std::vector<mqhub::cluster::wire_message>");
 }
 
 }  // namespace mqhub::cluster

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system_config.hpp>
@@ -24,6 +26,42 @@ struct member_info {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("mqhub::cluster::member_info"), x.name, x.address);
+}
+
+/// An application message as it crosses to another node, by value: never the PUBLISH bytes encoded for a
+/// local client (the receiving node encodes for its own clients), and no pointer or clock of this process.
+struct wire_message {
+  /// Which optional properties `wire_message` carries.
+  enum property_bits : uint8_t {
+    has_payload_format = 1,
+    has_content_type = 2,
+    has_response_topic = 4,
+    has_correlation_data = 8,
+  };
+
+  std::string topic;
+  std::string payload;
+  uint8_t qos = 0;
+  bool retain = false;
+  std::string publisher;  // client id, for No Local
+  /// Milliseconds until the message expires (from its message expiry interval), as time left because the
+  /// nodes' steady clocks share no epoch; -1: it never expires.
+  int64_t expires_in_ms = -1;
+  uint8_t present = 0;  // property_bits
+  uint8_t payload_format = 0;
+  std::string content_type;
+  std::string response_topic;
+  std::string correlation_data;
+  std::vector<std::pair<std::string, std::string>> user_properties;
+
+  friend bool operator==(const wire_message&, const wire_message&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_message& x) {
+  return f(caf::meta::type_name("mqhub::cluster::wire_message"), x.topic, x.payload, x.qos, x.retain,
+           x.publisher, x.expires_in_ms, x.present, x.payload_format, x.content_type, x.response_topic,
+           x.correlation_data, x.user_properties);
 }
 
 /// A node introduces itself to another: (hello_atom, member_info) answered with (member_info of the answering

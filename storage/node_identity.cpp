@@ -21,7 +21,9 @@ result<std::string> claim_node_name(database& db, std::string_view requested, st
   std::string name(requested.empty() ? fallback : requested);
   write_batch batch;
   batch.put(column::meta, std::string(node_name_key), name);
-  if (auto written = db.write(batch, true); !written)
+  // Past the store size limit too: a full store must still start, to be drained.
+  const write_batch* one = &batch;
+  if (auto written = db.write_group({&one, 1}, true); !written)
     return written.failure();
   return name;
 }

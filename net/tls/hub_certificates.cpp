@@ -216,10 +216,19 @@ std::string ensure_node_certificate(const tls_files& files, const std::string& n
     return has_cert ? one_without_other(cert_path, key_path) : one_without_other(key_path, cert_path);
   if (std::string error = check_common_name(node_name, "node"); !error.empty())
     return error;
-  auto ca_only = files;
-  ca_only.server_cert.clear();
-  if (auto made = ensure_hub_certificates(ca_only, {}); !made.error.empty())
-    return made.error;
+  bool has_ca_cert = file_exists(files.ca_cert);
+  bool has_ca_key = file_exists(files.ca_key);
+  if (!has_ca_cert && !has_ca_key) {
+    for (const auto& dir : {files.ca_cert.parent_path(), files.ca_key.parent_path()}) {
+      if (std::string error = ensure_directory(dir); !error.empty())
+        return error;
+    }
+    std::string error;
+    create_pair({"mqhub cluster CA", certificate_role::authority, ca_valid_days, nullptr}, nullptr,
+                files.ca_cert, files.ca_key, error);
+    if (!error.empty())
+      return error;
+  }
   return issue_certificate(files, {node_name, certificate_role::cluster_node, server_valid_days, nullptr},
                            cert_path, key_path);
 }

@@ -37,8 +37,9 @@ std::string issue_device_certificate(const tls_files& files, const std::string& 
                                      const std::filesystem::path& out_dir, int valid_days = 825);
 
 /// Makes sure a cluster node has its certificate: `cert_path` and `key_path` are used as they are when both
-/// exist; otherwise they are issued by the hub CA (made first when neither CA file exists), CN = `node_name`,
-/// serverAuth and clientAuth, 825 days. Returns an error message, or empty on success.
+/// exist; otherwise they are issued by the CA of `files` (the cluster CA, made first, CN "mqhub cluster CA",
+/// when neither of its files exists), CN = `node_name`, serverAuth and clientAuth, 825 days. Returns an error
+/// message, or empty on success.
 std::string ensure_node_certificate(const tls_files& files, const std::string& node_name,
                                     const std::filesystem::path& cert_path,
                                     const std::filesystem::path& key_path);

@@ -213,6 +213,15 @@ int run_node(const node_options& options) {
   };
   std::vector<std::shared_ptr<net::listener>> listeners;
   std::vector<std::string> ready_lines;
+  // A start that fails once the listeners may be open: they close, then the actors stop as on shutdown.
+  auto abandon_start = [&] {
+    for (auto& listening : listeners)
+      listening->stop();
+    pool.run();
+    pool.stop();
+    stop_actors();
+    return 1;
+  };
   try {
     auto address = asio::ip::make_address(options.bind);
     for (auto& [port, network] : networks) {
@@ -228,24 +237,14 @@ int run_node(const node_options& options) {
     }
   } catch (const std::exception& e) {
     spdlog::error("cannot listen on {}: {}", options.bind, e.what());
-    for (auto& listening : listeners)
-      listening->stop();
-    pool.run();
-    pool.stop();
-    stop_actors();
-    return 1;
+    return abandon_start();
   }
   report_not_built("http", options.http_port);
   if (cluster_enabled(options)) {
     membership = start_cluster(system, options, node_name);
     if (!membership.error.empty()) {
       spdlog::error("cannot start the cluster: {}", membership.error);
-      for (auto& listening : listeners)
-        listening->stop();
-      pool.run();
-      pool.stop();
-      stop_actors();
-      return 1;
+      return abandon_start();
     }
     ready_lines.push_back(membership.ready_line);
   }

@@ -36,18 +36,23 @@ std::string host_name() {
 
 std::string configure_cluster(const node_options& options, const std::string& node_name,
                               caf::actor_system_config& config) {
-  auto hub = net::tls::hub_tls_files(options.data_dir);
+  // A CA of its own, not the hub CA: the hub CA signs device certificates too, and CAF checks only that a
+  // peer's certificate chains to the CA, so a device could otherwise join the cluster.
+  auto dir = net::tls::hub_tls_files(options.data_dir).ca_cert.parent_path();
+  net::tls::tls_files cluster_ca{dir / "cluster-ca.pem", dir / "cluster-ca.key", {}, {}};
   std::filesystem::path cert = options.cluster_cert, key = options.cluster_key;
   if (cert.empty() != key.empty())
     return "--cluster-cert and --cluster-key go together";
+  if (!options.cluster_ca.empty() && cert.empty())
+    return "--cluster-ca needs this node's --cluster-cert and --cluster-key, signed by it";
   if (cert.empty()) {
-    cert = hub.ca_cert.parent_path() / "node.pem";
-    key = hub.ca_cert.parent_path() / "node.key";
-    if (auto error = net::tls::ensure_node_certificate(hub, node_name, cert, key); !error.empty())
+    cert = dir / "node.pem";
+    key = dir / "node.key";
+    if (auto error = net::tls::ensure_node_certificate(cluster_ca, node_name, cert, key); !error.empty())
       return "cannot make the node certificate: " + error;
   }
   std::filesystem::path ca =
-      options.cluster_ca.empty() ? hub.ca_cert : std::filesystem::path(options.cluster_ca);
+      options.cluster_ca.empty() ? cluster_ca.ca_cert : std::filesystem::path(options.cluster_ca);
   for (const auto& file : {cert, key, ca}) {
     std::error_code ec;
     if (!std::filesystem::exists(file, ec))

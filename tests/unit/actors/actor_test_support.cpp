@@ -112,6 +112,24 @@ caf::behavior probe_actor::make_behavior() {
   };
 }
 
+message_ptr make_full_message() {
+  auto msg = std::make_shared<message>();
+  msg->topic = "a/b";
+  msg->payload = std::string("\0binary", 7);
+  msg->qos_level = net::mqtt::qos::exactly_once;
+  msg->retain = true;
+  net::mqtt::properties props;
+  props.payload_format_indicator = 1;
+  props.content_type = "text/plain";
+  props.response_topic = "reply/here";
+  props.correlation_data = std::string("\x01\x00\x02", 3);
+  props.user_properties.emplace_back("k", "v");
+  props.user_properties.emplace_back("k", "second");
+  msg->props = std::make_unique<const net::mqtt::properties>(props);
+  msg->publisher = shared_client_id("device-1");
+  return msg;
+}
+
 message_ptr make_test_message(std::string topic, std::string payload, net::mqtt::qos qos, bool retain,
                               const std::string& publisher) {
   net::mqtt::publish_packet publish;

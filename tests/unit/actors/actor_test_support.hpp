@@ -128,6 +128,9 @@ class probe_actor : public caf::event_based_actor {
   std::vector<caf::typed_response_promise<subscribe_reply>> held_;
 };
 
+/// A message with every field and every property a routed message can carry set, for round-trip tests.
+message_ptr make_full_message();
+
 /// A message as a connection would route it.
 message_ptr make_test_message(std::string topic, std::string payload,
                               net::mqtt::qos qos = net::mqtt::qos::at_most_once, bool retain = false,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "actor_test_support.hpp"
 #include "actors/durable_store.hpp"
 
 namespace mqhub::actors {
@@ -14,16 +15,7 @@ clocks at(clock::time_point steady, storage::epoch_seconds wall) {
 }
 
 TEST(stored_form, message_survives_the_round_trip) {
-  auto msg = std::make_shared<message>();
-  msg->topic = "a/b";
-  msg->payload = std::string("\0binary", 7);
-  msg->qos_level = mqtt::qos::exactly_once;
-  msg->retain = true;
-  mqtt::properties props;
-  props.content_type = "text/plain";
-  props.user_properties.emplace_back("k", "v");
-  msg->props = std::make_unique<const mqtt::properties>(props);
-  msg->publisher = shared_client_id("device-1");
+  auto msg = test_support::make_full_message();
   auto now = at(clock::now(), 1'000'000);
 
   auto back = from_stored(to_stored(*msg, now), now);
@@ -32,7 +24,7 @@ TEST(stored_form, message_survives_the_round_trip) {
   EXPECT_EQ(back->qos_level, msg->qos_level);
   EXPECT_TRUE(back->retain);
   ASSERT_NE(back->props, nullptr);
-  EXPECT_EQ(*back->props, props);
+  EXPECT_EQ(*back->props, *msg->props);
   EXPECT_EQ(back->publisher.view(), "device-1");
   EXPECT_FALSE(back->expires_at);
 }

@@ -57,4 +57,13 @@ TEST(node_identity, a_database_cannot_be_started_under_another_node_name) {
   EXPECT_NE(other.failure().message.find("--node-name n1"), std::string::npos);
 }
 
+TEST(node_identity, a_full_store_still_records_the_name) {
+  temp_dir dir;
+  auto opened = database::open({dir.db(), 1, true});  // a one-byte limit: full from the start
+  ASSERT_TRUE(opened) << opened.failure().message;
+  auto name = claim_node_name(**opened, "n1", "host");
+  ASSERT_TRUE(name) << name.failure().message;
+  EXPECT_EQ(*name, "n1");
+}
+
 }  // namespace
