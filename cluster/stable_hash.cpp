@@ -1,11 +1,11 @@
 #include "cluster/stable_hash.hpp"
 
+#include <bit>
+#include <cstring>
+
 namespace mqhub::cluster {
 
 namespace {
-
-constexpr uint64_t fnv_offset_basis = 0xcbf29ce484222325ULL;
-constexpr uint64_t fnv_prime = 0x100000001b3ULL;
 
 uint64_t finalize(uint64_t x) {
   x ^= x >> 30;
@@ -16,15 +16,31 @@ uint64_t finalize(uint64_t x) {
   return x;
 }
 
+// Eight bytes as a little-endian number on every machine, so that nodes of either byte order agree.
+uint64_t load_little_endian(const char* bytes, size_t count) {
+  uint64_t word = 0;
+  std::memcpy(&word, bytes, count);
+  if constexpr (std::endian::native == std::endian::big)
+    word = __builtin_bswap64(word) >> (8 * (8 - count));
+  return word;
+}
+
+uint64_t absorb(uint64_t state, uint64_t word) {
+  state = (state ^ word) * 0x9fb21c651e98df25ULL;
+  return state ^ (state >> 29);
+}
+
 }  // namespace
 
 uint64_t stable_hash(std::string_view bytes) {
-  uint64_t h = fnv_offset_basis;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= fnv_prime;
-  }
-  return finalize(h);
+  // A word at a time: it runs for every routed message, on topics of a few dozen bytes.
+  uint64_t state = 0x9e3779b97f4a7c15ULL ^ bytes.size();
+  size_t at = 0;
+  for (; at + 8 <= bytes.size(); at += 8)
+    state = absorb(state, load_little_endian(bytes.data() + at, 8));
+  if (at < bytes.size())
+    state = absorb(state, load_little_endian(bytes.data() + at, bytes.size() - at));
+  return finalize(state);
 }
 
 uint64_t mix(uint64_t a, uint64_t b) {

@@ -130,6 +130,16 @@ message_ptr make_full_message() {
   return msg;
 }
 
+void expect_same_message(const message& got, const message& want) {
+  EXPECT_EQ(got.topic, want.topic);
+  EXPECT_EQ(got.payload, want.payload);
+  EXPECT_EQ(got.qos_level, want.qos_level);
+  EXPECT_EQ(got.retain, want.retain);
+  EXPECT_EQ(got.properties(), want.properties());
+  EXPECT_EQ(got.publisher.view(), want.publisher.view());
+  EXPECT_FALSE(got.expires_at);
+}
+
 message_ptr make_test_message(std::string topic, std::string payload, net::mqtt::qos qos, bool retain,
                               const std::string& publisher) {
   net::mqtt::publish_packet publish;

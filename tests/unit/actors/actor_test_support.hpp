@@ -131,6 +131,9 @@ class probe_actor : public caf::event_based_actor {
 /// A message with every field and every property a routed message can carry set, for round-trip tests.
 message_ptr make_full_message();
 
+/// Expects `got` to have every field and property of `want`, and no expiry.
+void expect_same_message(const message& got, const message& want);
+
 /// A message as a connection would route it.
 message_ptr make_test_message(std::string topic, std::string payload,
                               net::mqtt::qos qos = net::mqtt::qos::at_most_once, bool retain = false,

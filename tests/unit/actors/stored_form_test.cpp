@@ -19,14 +19,7 @@ TEST(stored_form, message_survives_the_round_trip) {
   auto now = at(clock::now(), 1'000'000);
 
   auto back = from_stored(to_stored(*msg, now), now);
-  EXPECT_EQ(back->topic, msg->topic);
-  EXPECT_EQ(back->payload, msg->payload);
-  EXPECT_EQ(back->qos_level, msg->qos_level);
-  EXPECT_TRUE(back->retain);
-  ASSERT_NE(back->props, nullptr);
-  EXPECT_EQ(*back->props, *msg->props);
-  EXPECT_EQ(back->publisher.view(), "device-1");
-  EXPECT_FALSE(back->expires_at);
+  test_support::expect_same_message(*back, *msg);
 }
 
 TEST(stored_form, no_properties_stay_null) {  // the hot path relies on a null property set

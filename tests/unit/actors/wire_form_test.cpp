@@ -31,14 +31,7 @@ TEST(wire_form, a_message_crosses_to_another_node_whole) {
   auto msg = test_support::make_full_message();
   auto now = clock::now();
   auto back = from_wire(across_the_wire(to_wire(*msg, now)), now);
-  EXPECT_EQ(back->topic, msg->topic);
-  EXPECT_EQ(back->payload, msg->payload);
-  EXPECT_EQ(back->qos_level, msg->qos_level);
-  EXPECT_TRUE(back->retain);
-  ASSERT_NE(back->props, nullptr);
-  EXPECT_EQ(*back->props, *msg->props);
-  EXPECT_EQ(back->publisher.view(), "device-1");
-  EXPECT_FALSE(back->expires_at);
+  test_support::expect_same_message(*back, *msg);
 }
 
 TEST(wire_form, no_properties_stay_null) {  // the hot path relies on a null property set
