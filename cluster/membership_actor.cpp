@@ -60,9 +60,13 @@ caf::behavior membership_actor::make_behavior() {
         return {table_.self(), table_.members()};
       },
       [this](member_atom, const member_info& member) {
-        // Only learnt: the new member dials this node itself (see dial_all).
-        if (member.name != table_.self().name)
+        // Only learnt, with its name, so that dial_all waits: the new member dials this node itself. Dialled
+        // at once instead (as an address of unknown name would be), it meets the newcomer's own dial, and
+        // CAF then closes both links and relays between the two through a third node, until that one dies.
+        if (member.name != table_.self().name) {
           table_.learn_address(member.address);
+          table_.alias(member.address, member.name);
+        }
       },
       [this](dial_atom) {
         if (!from_this_node())
@@ -167,6 +171,7 @@ void membership_actor::greeted(const std::string& address, const caf::actor& rem
   for (const auto& member : members) {
     if (member.name != table_.self().name && !table_.contains(member.name)) {
       table_.learn_address(member.address);
+      table_.alias(member.address, member.name);
       dial(member.address);
     }
   }

@@ -208,6 +208,19 @@ def test_a_killed_node_leaves_and_rejoins_when_restarted(cluster):
         assert wait_until(lambda i=i: c.occurrences(i, all_three) > before[i][1], 30), c.log(i)
 
 
+def test_the_survivors_of_a_killed_node_keep_their_own_link(cluster):
+    # Debian's CAF 0.17.6 left the killed node's TLS error on its thread's OpenSSL error queue, and the next read
+    # on the survivors' healthy link failed on it (tools/mqhub/openssl_error_queue.cpp).
+    c = cluster(3)
+    lost = {i: (c.occurrences(i, "cluster: lost n2"), c.occurrences(i, "cluster: lost n3")) for i in (2, 3)}
+    c.kill(1)
+    for i in (2, 3):
+        assert wait_until(lambda i=i: members_line(["n2", "n3"]) in c.log(i), 30), c.log(i)
+    time.sleep(3)  # heartbeats cross the link every second; the failed read came with the first
+    assert c.occurrences(2, "cluster: lost n3") == lost[2][1], c.log(2)
+    assert c.occurrences(3, "cluster: lost n2") == lost[3][0], c.log(3)
+
+
 def test_a_restarted_seed_is_found_again_by_the_nodes_that_joined_through_it(cluster):
     c = cluster(3)
     all_three, two = members_line(["n1", "n2", "n3"]), members_line(["n2", "n3"])

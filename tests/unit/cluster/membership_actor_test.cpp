@@ -97,5 +97,14 @@ TEST(membership_actor, a_stopped_node_leaves_and_the_others_go_on_together) {
   EXPECT_TRUE(n2.wait_for_members({"n1", "n2"}));
 }
 
+TEST(membership_actor, a_second_node_with_a_taken_name_is_refused) {
+  test_node n1("n1", {});
+  test_node n2("n2", {n1.address()});
+  ASSERT_TRUE(n1.wait_for_members({"n1", "n2"}));
+  test_node impostor("n2", {n1.address()});
+  EXPECT_FALSE(impostor.wait_for_members({"n1", "n2"}, 1s));
+  EXPECT_TRUE(n1.wait_for_members({"n1", "n2"}));
+}
+
 }  // namespace
 }  // namespace mqhub::cluster
