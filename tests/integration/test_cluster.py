@@ -141,58 +141,70 @@ def test_nodes_that_join_through_one_seed_all_see_one_cluster(cluster):
     assert owned == 1024
 
 
-def start_outsider(name, data_dir, join, extra=()):
-    """A node started apart from the cluster that tries to join it; returns the process and its output lines."""
-    proc = subprocess.Popen(
-        [mqhub_bin(), "--node-name", name, "--data-dir", data_dir, "--bind", HOST, "--mqtt-port", str(free_port()),
-         "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0", "--cluster-port",
-         str(free_port()), "--join", join, "--log-level", "info", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
+class Outsider:
+    """A node started apart from the cluster, on a data dir of its own, that tries to join it."""
 
-    def pump():
-        for line in proc.stdout:
-            lines.append(line)
+    def __init__(self, name, join, extra=(), cluster_ca_from=None):
+        self.data = tempfile.mkdtemp(prefix=f"mqhub-{name}-")
+        if cluster_ca_from:  # the cluster's CA, so that TLS admits it
+            os.makedirs(os.path.join(self.data, "tls"), mode=0o700)
+            for file in ("cluster-ca.pem", "cluster-ca.key"):
+                shutil.copy2(os.path.join(cluster_ca_from, "tls", file), os.path.join(self.data, "tls", file))
+        self.proc = subprocess.Popen(
+            [mqhub_bin(), "--node-name", name, "--data-dir", self.data, "--bind", HOST, "--mqtt-port",
+             str(free_port()), "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0",
+             "--cluster-port", str(free_port()), "--join", join, "--log-level", "info", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines = []
+        threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True).start()
 
-    threading.Thread(target=pump, daemon=True).start()
-    return proc, lines
+    def log(self):
+        return "".join(self.lines)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.data, ignore_errors=True)
 
 
-def test_a_node_whose_certificate_another_ca_signed_cannot_join(cluster):
+@pytest.fixture
+def outsider():
+    started = []
+
+    def start(*args, **kwargs):
+        o = Outsider(*args, **kwargs)
+        started.append(o)
+        return o
+
+    yield start
+    for o in started:
+        o.stop()
+
+
+def test_a_node_whose_certificate_another_ca_signed_cannot_join(cluster, outsider):
     c = cluster(2)
-    data = tempfile.mkdtemp(prefix="mqhub-intruder-")
-    try:
-        # Its own data dir: the node makes its own hub CA, which the cluster does not trust.
-        intruder, lines = start_outsider("intruder", data, c.cluster_address(1))
-        assert wait_until(lambda: "cannot join " + c.cluster_address(1) in "".join(lines), 30), "".join(lines)
-        # CAF reports the refused handshake as disconnect_during_handshake, or as cannot_connect_to_node when
-        # the seed closes first; the seed listens, so the certificate is what stops it.
-        time.sleep(2)  # it keeps trying, once a second
-        assert "intruder" not in c.log(1)
-        assert "intruder" not in c.log(2)
-        assert "cluster: 2 nodes:" not in "".join(lines)
-        intruder.terminate()
-        intruder.wait(10)
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
+    # Its own data dir: the node makes its own cluster CA, which the cluster does not trust.
+    intruder = outsider("intruder", c.cluster_address(1))
+    assert wait_until(lambda: "cannot join " + c.cluster_address(1) in intruder.log(), 30), intruder.log()
+    # CAF reports the refused handshake as disconnect_during_handshake, or as cannot_connect_to_node when the seed
+    # closes first; the seed listens, so the certificate is what stops it.
+    time.sleep(2)  # it keeps trying, once a second
+    assert "intruder" not in c.log(1)
+    assert "intruder" not in c.log(2)
+    assert "cluster: 2 nodes:" not in intruder.log()
 
 
-def test_a_second_node_under_a_taken_name_is_refused(cluster):
+def test_a_second_node_under_a_taken_name_is_refused(cluster, outsider):
     c = cluster(2)
-    data = tempfile.mkdtemp(prefix="mqhub-impostor-")
-    try:
-        # The cluster CA, so that TLS admits it: only the name is wrong.
-        os.makedirs(os.path.join(data, "tls"), mode=0o700)
-        for name in ("cluster-ca.pem", "cluster-ca.key"):
-            shutil.copy2(os.path.join(c.dir, "n1", "tls", name), os.path.join(data, "tls", name))
-        impostor, lines = start_outsider("n2", data, c.cluster_address(1))
-        assert wait_until(lambda: "the node name n2 is taken" in "".join(lines), 30), "".join(lines)
-        assert "cluster: 2 nodes:" not in "".join(lines)
-        assert c.log(1).count("cluster: n2 joined") == 1
-        impostor.terminate()
-        impostor.wait(10)
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
+    impostor = outsider("n2", c.cluster_address(1), cluster_ca_from=os.path.join(c.dir, "n1"))  # only the name is wrong
+    assert wait_until(lambda: "the node name n2 is taken" in impostor.log(), 30), impostor.log()
+    assert "cluster: 2 nodes:" not in impostor.log()
+    assert c.log(1).count("cluster: n2 joined") == 1
 
 
 def test_a_killed_node_leaves_and_rejoins_when_restarted(cluster):
@@ -235,28 +247,21 @@ def test_a_restarted_seed_is_found_again_by_the_nodes_that_joined_through_it(clu
         assert wait_until(lambda i=i: c.occurrences(i, all_three) > before[i][1], 30), c.log(i)
 
 
-def test_a_device_certificate_of_the_hub_ca_cannot_join_the_cluster(cluster):
+def test_a_device_certificate_of_the_hub_ca_cannot_join_the_cluster(cluster, outsider, tmp_path):
     c = cluster(2)
     n1 = os.path.join(c.dir, "n1")
-    out = tempfile.mkdtemp(prefix="mqhub-device-")
-    data = tempfile.mkdtemp(prefix="mqhub-device-node-")
-    try:
-        # A device's certificate, signed by n1's hub CA; the node trusts the cluster CA, so only n1 can refuse.
-        issued = subprocess.run([mqhub_bin(), "issue-cert", "--data-dir", n1, "--cn", "device-1", "--out", out],
-                                capture_output=True, text=True, timeout=30)
-        assert issued.returncode == 0, issued.stderr
-        device, lines = start_outsider("device-1", data, c.cluster_address(1), [
-            "--cluster-cert", os.path.join(out, "device-1.pem"), "--cluster-key", os.path.join(out, "device-1.key"),
-            "--cluster-ca", os.path.join(n1, "tls", "cluster-ca.pem")])
-        assert wait_until(lambda: "cannot join " + c.cluster_address(1) in "".join(lines), 30), "".join(lines)
-        time.sleep(2)
-        assert "device-1" not in c.log(1)
-        assert "cluster: 2 nodes:" not in "".join(lines)
-        device.terminate()
-        device.wait(10)
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-        shutil.rmtree(data, ignore_errors=True)
+    out = str(tmp_path)
+    # A device's certificate, signed by n1's hub CA; the node trusts the cluster CA, so only n1 can refuse.
+    issued = subprocess.run([mqhub_bin(), "issue-cert", "--data-dir", n1, "--cn", "device-1", "--out", out],
+                            capture_output=True, text=True, timeout=30)
+    assert issued.returncode == 0, issued.stderr
+    device = outsider("device-1", c.cluster_address(1), [
+        "--cluster-cert", os.path.join(out, "device-1.pem"), "--cluster-key", os.path.join(out, "device-1.key"),
+        "--cluster-ca", os.path.join(n1, "tls", "cluster-ca.pem")])
+    assert wait_until(lambda: "cannot join " + c.cluster_address(1) in device.log(), 30), device.log()
+    time.sleep(2)
+    assert "device-1" not in c.log(1)
+    assert "cluster: 2 nodes:" not in device.log()
 
 
 def run_node(args, timeout=10):

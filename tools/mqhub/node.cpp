@@ -92,10 +92,11 @@ int run_node(const node_options& options) {
   }
   std::unique_ptr<node_storage> storage;
   std::shared_ptr<actors::durable_store> store;
-  std::string node_name = options.node_name.empty() ? host_name() : options.node_name;
+  const std::string fallback_name = host_name();
+  std::string node_name = options.node_name.empty() ? fallback_name : options.node_name;
   if (options.durability != "memory") {
     std::string error;
-    storage = node_storage::open(options, host_name(), error);
+    storage = node_storage::open(options, fallback_name, error);
     if (!storage) {
       spdlog::error("{}", error);
       return 1;

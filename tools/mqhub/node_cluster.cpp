@@ -19,7 +19,7 @@ namespace mqhub::node {
 namespace {
 
 // How often a node dials the members it lost and seeds it has not reached.
-constexpr auto dial_interval = std::chrono::seconds(1);
+constexpr std::chrono::milliseconds dial_interval{1000};
 
 }  // namespace
 
@@ -78,8 +78,7 @@ cluster_membership start_cluster(caf::actor_system& system, const node_options& 
   if (host == "0.0.0.0" || host == "::")
     host = host_name();
   result.actor = system.spawn<cluster::membership_actor>(
-      node_name, options.join, system.openssl_manager().actor_handle(), nullptr,
-      std::chrono::duration_cast<std::chrono::milliseconds>(dial_interval));
+      node_name, options.join, system.openssl_manager().actor_handle(), nullptr, dial_interval);
   auto port = caf::openssl::publish(result.actor, options.cluster_port, options.bind.c_str(), true);
   if (!port) {
     result.error = "cannot listen on " + options.bind + ":" + std::to_string(options.cluster_port) + ": " +

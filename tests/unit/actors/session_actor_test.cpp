@@ -85,6 +85,23 @@ class session_actor_test : public test_support::actor_test {
     run();
   }
 
+  /// Connects `sink` to `session` with a kept session (expiry 300 s) and delivers it one QoS 1 message, "m1";
+  /// returns the PUBLISH it was sent.
+  mqtt::publish_packet send_one_qos1(const caf::actor& session, const std::shared_ptr<fake_sink>& sink) {
+    connect(session, connect_for(sink, 300));
+    deliver(session, {delivery_of(make_test_message("t/1", "m1", mqtt::qos::at_least_once), 1)});
+    auto sent = sink->publishes();
+    EXPECT_EQ(sent.size(), 1u);
+    return sent.empty() ? mqtt::publish_packet{} : sent[0];
+  }
+
+  /// The kept session resumed on a new connection (clean start 0); returns its sink.
+  std::shared_ptr<fake_sink> resume(const caf::actor& session) {
+    auto sink = std::make_shared<fake_sink>();
+    connect(session, connect_for(sink, 300, false));
+    return sink;
+  }
+
   /// A SUBSCRIBE as the connection hands it over when it did not register it with the shards itself.
   subscribe_command subscribe_command_for(uint16_t packet_id, const std::string& filter, mqtt::qos max_qos) {
     subscribe_command command;
@@ -175,22 +192,17 @@ TEST_F(session_actor_test, an_unacknowledged_qos1_message_is_resent_with_dup_whe
   // MQTT-4.4.0-1: on reconnect with a kept session, unacknowledged PUBLISHes go again, DUP set, same id.
   auto first = std::make_shared<fake_sink>();
   auto session = spawn_session();
-  connect(session, connect_for(first, 300));
-  deliver(session, {delivery_of(make_test_message("t/1", "m1", mqtt::qos::at_least_once), 1)});
-  auto sent = first->publishes();
-  ASSERT_EQ(sent.size(), 1u);
+  auto sent = send_one_qos1(session, first);
   close(session, first);
 
-  auto second = std::make_shared<fake_sink>();
-  connect(session, connect_for(second, 300, false));
-
+  auto second = resume(session);
   auto connack = only<mqtt::connack_packet>(second->packets());
   ASSERT_EQ(connack.size(), 1u);
   EXPECT_TRUE(connack[0].session_present);  // MQTT-3.2.2-3 (5.0)
   auto resent = second->publishes();
   ASSERT_EQ(resent.size(), 1u);
   EXPECT_TRUE(resent[0].dup);
-  EXPECT_EQ(resent[0].packet_id, sent[0].packet_id);
+  EXPECT_EQ(resent[0].packet_id, sent.packet_id);
   EXPECT_EQ(resent[0].payload, "m1");
 }
 
@@ -198,15 +210,11 @@ TEST_F(session_actor_test, a_puback_completes_a_qos1_message_so_a_resumed_sessio
   // MQTT-4.3.2: PUBACK ends the QoS 1 flow: nothing of it is left to resend (MQTT-4.4.0-1).
   auto first = std::make_shared<fake_sink>();
   auto session = spawn_session();
-  connect(session, connect_for(first, 300));
-  deliver(session, {delivery_of(make_test_message("t/1", "m1", mqtt::qos::at_least_once), 1)});
-  auto sent = first->publishes();
-  ASSERT_EQ(sent.size(), 1u);
-  input(session, first, puback(sent[0].packet_id));
+  auto sent = send_one_qos1(session, first);
+  input(session, first, puback(sent.packet_id));
   close(session, first);
 
-  auto second = std::make_shared<fake_sink>();
-  connect(session, connect_for(second, 300, false));
+  auto second = resume(session);
 
   EXPECT_EQ(only<mqtt::connack_packet>(second->packets()).size(), 1u);
   EXPECT_TRUE(second->publishes().empty());
