@@ -283,6 +283,13 @@ class Client:
             assert self._lock.wait_for(lambda: self._acks_sent >= self._acks_owed, TIMEOUT), \
                 f"{self.client_id}: expected paho to acknowledge {self._acks_owed} messages, it sent {self._acks_sent}"
 
+    def wait_acks_taken(self):
+        """wait_acks_queued, then an UNSUBSCRIBE round trip: a broker handles one connection's packets in order, so
+        its UNSUBACK means it has taken the acknowledgements too. A stop right after a disconnect may otherwise
+        come before the broker has read them, and then resending the messages is what MQTT asks of it."""
+        self.wait_acks_queued()
+        self.unsubscribe("mqhub-test/acks-taken")
+
     def disconnect(self):
         self.paho.disconnect()
         self.disconnected.wait(TIMEOUT)
