@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include "actors/connection_sink.hpp"
 #include "actors/message.hpp"
+#include "cluster/shard_placement.hpp"
 #include "net/mqtt/packet.hpp"
 #include "storage/recovery.hpp"
 #include "storage/result.hpp"
@@ -39,6 +41,17 @@ struct publish_batch {
   size_t inbound_bytes = 0;
   caf::actor publisher_session;  // told whether its QoS 2 messages are stored
   net::mqtt::protocol_version publisher_version = net::mqtt::protocol_version::v311;
+  /// Routed already by the node that owns the messages' shard, which forwarded them here for this node's
+  /// subscribers: they go to those only, and a retained one is kept as this node's copy.
+  bool forwarded = false;
+  /// Forwarded by another node for this node's shards: `relay` hears, as a cluster::forward_ack for `token`,
+  /// when the shard has taken (in the durable modes, stored) its `parts`th part of that node's batch.
+  struct relay_ack {
+    caf::actor relay;
+    uint64_t token = 0;
+    uint32_t parts = 1;
+  };
+  std::optional<relay_ack> relay;
 
   /// A batch of one message that nobody waits to hear acknowledged (a will, a `$SYS` update).
   static publish_batch of(message_ptr msg) {
@@ -130,6 +143,43 @@ struct session_presence {
 /// newer message overtakes a retained one (the client would keep the stale value); it follows them now.
 struct subscribe_done {
   caf::actor session;
+};
+
+/// Cluster gateway → shard: the topic filters another node's subscribers hold, which this shard (of those the
+/// filters belong here) forwards the messages it routes for; a retained message goes to every node it knows.
+struct remote_routes {
+  uint64_t node = 0;     // cluster::stable_hash of the node's name
+  caf::actor router;     // this node's cluster_router, which forwards
+  bool replace = false;  // forget the node's earlier filters first
+  bool gone = false;     // the node left: forget it
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+};
+
+/// Shard → cluster router: messages this shard routed, for the subscribers of another node, in order.
+struct node_deliveries {
+  uint64_t node = 0;
+  std::vector<message_ptr> messages;
+};
+
+/// Shard → cluster router: topic filters this shard's local subscribers began or ceased to hold (by their
+/// plain filter), which other nodes must hear of. Each shard reports its whole set first, when the router
+/// attaches to it.
+struct local_routes {
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+};
+
+/// Cluster router → shard: report local_routes to `router` from now on.
+struct attach_router {
+  caf::actor router;
+};
+
+/// Membership → cluster router and gateway: who the members are, who owns which global shard, and the
+/// gateways of the other members.
+struct cluster_view {
+  cluster::shard_placement placement;
+  std::map<std::string, caf::actor> gateways;
 };
 
 /// Shard → publisher's session (durable modes): whether its QoS 2 PUBLISHes are stored. Until then a resend
@@ -283,3 +333,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::drain)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::end_of_session)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::start_timers)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::remote_routes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::node_deliveries)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::local_routes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::attach_router)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::cluster_view)

@@ -13,7 +13,7 @@ namespace mqhub::actors {
 
 void publish_will(const shard_map& shards, net::mqtt::will_message&& will, std::string_view client_id) {
   auto msg = make_will_message(std::move(will), client_id, clock::now());
-  const auto& shard = shards[shards.shard_of_topic(msg->topic)];
+  const auto& shard = shards.route(shards.route_of_topic(msg->topic));
   caf::anon_send(shard, publish_batch::of(std::move(msg)));
 }
 

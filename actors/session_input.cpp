@@ -50,7 +50,7 @@ void session_actor::send_to_shards(std::vector<publish_batch>& batches) {
       batch.publisher_session = caf::actor_cast<caf::actor>(this);
       batch.publisher_version = version_;
     }
-    send(shards[i], std::move(batch));
+    send(shards.route(i), std::move(batch));
   }
   batches.clear();
 }
@@ -67,8 +67,8 @@ void session_actor::on_qos2_publish(mqtt::publish_packet& publish, std::vector<p
     // Forwarded once; a resend with DUP before PUBREL only gets another PUBREC (MQTT-4.3.3-10).
     received.emplace(id, inbound_qos2{!durable(), false});
     const auto& shards = *context_->shards;
-    to_shards.resize(shards.size());
-    auto shard = shards.shard_of_topic(publish.topic);
+    to_shards.resize(shards.route_count());
+    auto shard = shards.route_of_topic(publish.topic);
     auto& batch = to_shards[shard];
     batch.messages.push_back(make_message(std::move(publish), shared_client_id(client_id_), clock::now()));
     if (durable()) {

@@ -5,7 +5,9 @@
 #include <spdlog/spdlog.h>
 #include <caf/send.hpp>
 
+#include "actors/publisher_acks.hpp"
 #include "actors/scoped_flag.hpp"
+#include "cluster/wire_types.hpp"
 #include "net/mqtt/encoder.hpp"
 #include "storage/key_encoding.hpp"
 
@@ -59,6 +61,15 @@ caf::behavior shard_actor::make_behavior() {
         std::lock_guard guard{mutex_};
         on_commit(result);
       },
+      [this](const remote_routes& update) {
+        std::lock_guard guard{mutex_};
+        update_remote_routes(update);
+      },
+      [this](const attach_router& attach) {
+        std::lock_guard guard{mutex_};
+        router_ = attach.router;
+        report_routes();
+      },
       [this](const restore_retained& restore) {
         std::lock_guard guard{mutex_};
         for (const auto& msg : restore.messages)
@@ -78,6 +89,8 @@ void shard_actor::on_exit() {
   batches_.clear();
   batch_of_subscriber_.clear();
   pending_.clear();
+  router_ = nullptr;
+  remote_filters_.clear();
 }
 
 bool shard_actor::route_here(publish_batch& batch) {
@@ -108,6 +121,8 @@ void shard_actor::route(publish_batch& batch) {
   bool exactly_once = false;
   for (const auto& msg : batch.messages) {
     route_one(msg);
+    if (router_ && !batch.forwarded)
+      route_to_nodes(msg);
     if (store_)
       persist(msg, now);
     encode_once(msg);
@@ -120,6 +135,8 @@ void shard_actor::route(publish_batch& batch) {
     std::vector<subscription_entry>().swap(last_matches_.entries);  // a topic with a crowd of subscribers
   if (!store_) {
     send_deliveries(batches_);
+    send_node_deliveries(node_batches_);
+    acknowledge(batch, {});
     return;
   }
   for (const auto& ack : batch.acks)
@@ -127,6 +144,7 @@ void shard_actor::route(publish_batch& batch) {
       writes_.put_inbound_qos2(batch.messages[ack.message_index]->publisher, ack.packet_id);
   if (writes_.empty() && pending_.empty()) {
     send_deliveries(batches_);
+    send_node_deliveries(node_batches_);
     acknowledge(batch, {});
     return;
   }
@@ -139,6 +157,10 @@ void shard_actor::route(publish_batch& batch) {
   // waits: deliveries leave a shard in the order their batches were routed.
   const bool deliver_now = !exactly_once && held_routes_ == 0 && !store_->full();
   auto& waiting = pending_.emplace_back();
+  // Other nodes hear of a batch only once it is stored here, in the order the batches were routed: a
+  // message a crash undid must not have reached them.
+  waiting.node_batches = std::move(node_batches_);
+  node_batches_.clear();
   if (!deliver_now) {
     for (auto& [id, deliveries] : batches_)
       if (auto it = subscribers_.find(id); it != subscribers_.end())
@@ -299,6 +321,7 @@ void shard_actor::release_committed() {
         auto it = subscribers_.find(addressed.subscriber);
         dispatch(it != subscribers_.end() ? &it->second : nullptr, addressed.session, addressed.deliveries);
       }
+      send_node_deliveries(front.node_batches);
     } else {
       uint64_t dropped = 0;
       for (const auto& addressed : front.batches)
@@ -316,31 +339,11 @@ void shard_actor::release_committed() {
 }
 
 void shard_actor::acknowledge(const publish_batch& batch, const storage::status& outcome) {
-  if (batch.acks.empty())
-    return;
-  inbound_qos2_outcome qos2{{}, outcome.ok()};
-  for (const auto& ack : batch.acks)
-    if (ack.exactly_once)
-      qos2.packet_ids.push_back(ack.packet_id);
-  if (!qos2.packet_ids.empty() && batch.publisher_session)
-    send(batch.publisher_session, session_event{std::move(qos2)});
-  if (!batch.publisher)
-    return;
-  if (!outcome && batch.publisher_version != mqtt::protocol_version::v5) {
-    batch.publisher->abort();  // 3.1.1 cannot refuse a PUBLISH; the client resends after reconnecting
-    return;
+  if (batch.relay && batch.relay->token != 0) {
+    caf::anon_send(batch.relay->relay,
+                   cluster::forward_ack{batch.relay->token, forward_ack_code(outcome), batch.relay->parts});
   }
-  auto code = outcome                                               ? mqtt::reason_code::success
-              : outcome.failure().code == storage::errc::store_full ? mqtt::reason_code::quota_exceeded
-                                                                    : mqtt::reason_code::unspecified_error;
-  std::string out;
-  uint32_t pubacks = 0;
-  for (const auto& ack : batch.acks) {
-    auto type = ack.exactly_once ? mqtt::packet_type::pubrec : mqtt::packet_type::puback;
-    mqtt::encode_ack(type, ack.packet_id, code, batch.publisher_version, out);
-    pubacks += ack.exactly_once ? 0 : 1;
-  }
-  batch.publisher->write_publish_acks(std::make_shared<const std::string>(std::move(out)), pubacks);
+  acknowledge_publisher(batch, outcome);
 }
 
 delivery& shard_actor::delivery_slot(uint64_t subscriber) {
@@ -474,8 +477,10 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
   for (const auto& e : request.entries) {
     subscription_entry entry{id, e.max_qos, e.no_local, e.retain_as_published, e.subscription_id};
     bool is_new = trie_.insert(e.filter, e.group, entry);
-    if (is_new)
+    if (is_new) {
       ++sub.subscriptions;
+      count_route(e.filter, 1);
+    }
     // Retained messages go to a new subscriber per retain handling (MQTT-3.3.1-9, -10, -11), never to a
     // shared subscription (MQTT-4.8.2: not sent when a shared subscription is established).
     if (request.restoring || !e.group.empty() || e.retain_handling == 2 ||
@@ -492,6 +497,7 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
         d.subscription_ids.push_back(e.subscription_id);
     });
   }
+  report_routes();
   return reply;
 }
 
@@ -501,11 +507,85 @@ void shard_actor::unsubscribe(const unsubscribe_request& request) {
   if (it == subscribers_.end())
     return;
   for (const auto& [filter, group] : request.filters) {
-    if (trie_.erase(filter, group, id))
+    if (trie_.erase(filter, group, id)) {
       --it->second.subscriptions;
+      count_route(filter, -1);
+    }
   }
   if (it->second.subscriptions == 0)
     subscribers_.erase(it);
+  report_routes();
+}
+
+void shard_actor::route_to_nodes(const message_ptr& msg) {
+  // `$SYS` values are each node's own.
+  if (remote_filters_.empty() || msg->topic.starts_with("$SYS/"))
+    return;
+  auto add = [&](uint64_t node) {
+    auto it = std::find_if(node_batches_.begin(), node_batches_.end(),
+                           [node](const auto& batch) { return batch.first == node; });
+    if (it == node_batches_.end())
+      it = node_batches_.insert(node_batches_.end(), {node, {}});
+    if (it->second.empty() || it->second.back() != msg)
+      it->second.push_back(msg);
+  };
+  if (msg->retain) {
+    for (const auto& [node, filters] : remote_filters_)
+      add(node);
+    return;
+  }
+  remote_trie_.match(
+      msg->topic, [&](const subscription_entry& entry) { add(entry.subscriber); },
+      [](const subscription_entry&) {});
+}
+
+void shard_actor::send_node_deliveries(std::vector<std::pair<uint64_t, std::vector<message_ptr>>>& batches) {
+  for (auto& [node, messages] : batches)
+    caf::anon_send(router_, node_deliveries{node, std::move(messages)});
+  batches.clear();
+}
+
+void shard_actor::update_remote_routes(const remote_routes& update) {
+  if (update.router)
+    router_ = update.router;
+  auto& filters = remote_filters_[update.node];
+  if (update.replace || update.gone) {
+    for (const auto& filter : filters)
+      remote_trie_.erase(filter, {}, update.node);
+    filters.clear();
+  }
+  if (update.gone) {
+    remote_filters_.erase(update.node);
+    return;
+  }
+  for (const auto& filter : update.removed)
+    if (filters.erase(filter) > 0)
+      remote_trie_.erase(filter, {}, update.node);
+  // The node's subscribers each take what their own subscriptions allow; the node gets everything.
+  for (const auto& filter : update.added)
+    if (filters.insert(filter).second)
+      remote_trie_.insert(filter, {}, subscription_entry{update.node, 2, false, true, 0});
+}
+
+void shard_actor::count_route(const std::string& filter, int delta) {
+  if (!router_)
+    return;  // a single node, which nobody forwards to
+  if (delta > 0) {
+    if (++route_counts_[filter] == 1)
+      route_changes_.added.push_back(filter);
+    return;
+  }
+  auto it = route_counts_.find(filter);
+  if (it == route_counts_.end() || --it->second > 0)
+    return;
+  route_counts_.erase(it);
+  route_changes_.removed.push_back(filter);
+}
+
+void shard_actor::report_routes() {
+  if (!router_ || (route_changes_.added.empty() && route_changes_.removed.empty()))
+    return;
+  caf::anon_send(router_, std::exchange(route_changes_, {}));
 }
 
 caf::result<bool> shard_actor::end_session(const end_of_session& end) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -88,10 +89,20 @@ class shard_actor : public caf::event_based_actor {
     std::vector<addressed_batch> batches;
     publish_batch acks;  // messages, acks and the publisher; what is left of the batch once routed
     std::optional<caf::typed_response_promise<bool>> barrier;  // an ended session waiting for the above
+    std::vector<std::pair<uint64_t, std::vector<message_ptr>>> node_batches;  // for other nodes, held too
   };
 
   void route(publish_batch& batch);
   void route_one(const message_ptr& msg);
+  /// Adds `msg` for each other node whose subscribers' filters match it (each node once), and for every
+  /// other node when it is retained.
+  void route_to_nodes(const message_ptr& msg);
+  void send_node_deliveries(std::vector<std::pair<uint64_t, std::vector<message_ptr>>>& batches);
+  void update_remote_routes(const remote_routes& update);
+  /// Counts a local subscription to `filter` coming (+1) or going (-1), noting the filters this node's
+  /// subscribers begin or cease to hold, which report_routes tells the cluster router.
+  void count_route(const std::string& filter, int delta);
+  void report_routes();
   /// Adds `msg`'s delivery through a plain (unshared) subscription.
   void deliver_plain(const subscription_entry& entry, const message_ptr& msg);
   /// Adds what `msg` and its deliveries change in storage to `writes_`.
@@ -126,6 +137,15 @@ class shard_actor : public caf::event_based_actor {
   subscription_trie trie_;
   retained_store retained_;
   std::unordered_map<uint64_t, subscriber> subscribers_;
+
+  // The cluster (see docs/architecture.md "Cluster"): other nodes' filters, keyed by node, and what this
+  // node's own subscribers hold.
+  caf::actor router_;
+  subscription_trie remote_trie_;
+  std::unordered_map<uint64_t, std::unordered_set<std::string>> remote_filters_;
+  std::unordered_map<std::string, uint32_t> route_counts_;  // plain filter -> local subscriptions to it
+  local_routes route_changes_;
+  std::vector<std::pair<uint64_t, std::vector<message_ptr>>> node_batches_;  // of the batch being routed
 
   // Scratch space of `route`, kept between batches so routing does not allocate in the steady state.
   std::unordered_map<uint64_t, size_t> batch_of_subscriber_;

@@ -27,12 +27,14 @@ std::string names_of(const std::vector<member_info>& members) {
 
 membership_actor::membership_actor(caf::actor_config& config, std::string node_name,
                                    const std::vector<std::string>& seeds, caf::io::middleman_actor connector,
-                                   change_listener on_change, std::chrono::milliseconds dial_interval)
+                                   change_listener on_change, std::chrono::milliseconds dial_interval,
+                                   caf::actor gateway)
     : caf::event_based_actor(config),
       table_({std::move(node_name), {}}, seeds),
       connector_(std::move(connector)),
       on_change_(std::move(on_change)),
-      dial_interval_(dial_interval) {
+      dial_interval_(dial_interval),
+      gateway_(std::move(gateway)) {
   set_down_handler([this](caf::down_msg& down) { lost(down); });
 }
 
@@ -48,7 +50,8 @@ caf::behavior membership_actor::make_behavior() {
           send(this, dial_atom::value);
         }
       },
-      [this](hello_atom, const member_info& joiner) -> caf::result<member_info, std::vector<member_info>> {
+      [this](hello_atom, const member_info& joiner,
+             const caf::actor& gateway) -> caf::result<member_info, std::vector<member_info>, caf::actor> {
         auto sender = caf::actor_cast<caf::actor>(current_sender());
         if (!sender || sender == this)
           return caf::make_error(caf::sec::invalid_argument, "a node does not join itself");
@@ -56,8 +59,8 @@ caf::behavior membership_actor::make_behavior() {
           return caf::make_error(caf::sec::runtime_error, "the node name " + joiner.name + " is taken");
         if (auto it = handles_.find(joiner.name); it != handles_.end() && it->second != sender)
           return caf::make_error(caf::sec::runtime_error, "the node name " + joiner.name + " is taken");
-        admit(joiner, sender);
-        return {table_.self(), table_.members()};
+        admit(joiner, sender, gateway);
+        return {table_.self(), table_.members(), gateway_};
       },
       [this](member_atom, const member_info& member) {
         // Only learnt, with its name, so that dial_all waits: the new member dials this node itself. Dialled
@@ -86,6 +89,8 @@ void membership_actor::on_exit() {
   // the actor system's shutdown waits forever for its thread.
   connector_ = nullptr;
   handles_.clear();
+  gateways_.clear();
+  gateway_ = nullptr;
   on_change_ = nullptr;
 }
 
@@ -129,12 +134,11 @@ void membership_actor::dial(const std::string& address) {
               dial_failed(address, caf::make_error(caf::sec::no_actor_published_at_port));
               return;
             }
-            request(remote, connect_timeout, hello_atom::value, table_.self())
-                .then(
-                    [this, address, remote](member_info& responder, std::vector<member_info>& members) {
-                      greeted(address, remote, responder, members);
-                    },
-                    [this, address](caf::error& e) { dial_failed(address, e); });
+            request(remote, connect_timeout, hello_atom::value, table_.self(), gateway_)
+                .then([this, address, remote](
+                          member_info& responder, std::vector<member_info>& members,
+                          caf::actor& gateway) { greeted(address, remote, responder, members, gateway); },
+                      [this, address](caf::error& e) { dial_failed(address, e); });
           },
           [this, address](caf::error& e) { dial_failed(address, e); });
 }
@@ -155,7 +159,8 @@ void membership_actor::dial_failed(const std::string& address, const caf::error&
 }
 
 void membership_actor::greeted(const std::string& address, const caf::actor& remote,
-                               const member_info& responder, const std::vector<member_info>& members) {
+                               const member_info& responder, const std::vector<member_info>& members,
+                               const caf::actor& gateway) {
   dialling_.erase(address);
   failures_.erase(address);
   timeouts_.erase(address);
@@ -167,7 +172,7 @@ void membership_actor::greeted(const std::string& address, const caf::actor& rem
     return;
   }
   table_.alias(address, responder.name);
-  admit(responder, remote);
+  admit(responder, remote, gateway);
   for (const auto& member : members) {
     if (member.name != table_.self().name && !table_.contains(member.name)) {
       table_.learn_address(member.address);
@@ -177,10 +182,11 @@ void membership_actor::greeted(const std::string& address, const caf::actor& rem
   }
 }
 
-void membership_actor::admit(const member_info& member, const caf::actor& handle) {
+void membership_actor::admit(const member_info& member, const caf::actor& handle, const caf::actor& gateway) {
   auto& known = handles_[member.name];
   if (known == handle)
     return;
+  gateways_[member.name] = gateway;
   if (known)
     demonitor(known);
   known = handle;
@@ -201,6 +207,7 @@ void membership_actor::lost(const caf::down_msg& down) {
       continue;
     std::string name = it->first;
     handles_.erase(it);
+    gateways_.erase(name);
     table_.remove(name);
     spdlog::warn("cluster: lost {}: {}", name, to_string(down.reason));
     changed();
@@ -214,7 +221,7 @@ void membership_actor::changed() {
   spdlog::info("cluster: {} nodes: {} (placement version {}, {} shards here)", members.size(),
                names_of(members), placement.version(), placement.shards_of(table_.self().name).size());
   if (on_change_)
-    on_change_(members, placement);
+    on_change_(members, placement, gateways_);
 }
 
 }  // namespace mqhub::cluster

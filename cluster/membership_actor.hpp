@@ -25,12 +25,17 @@ namespace mqhub::cluster {
 /// It starts dialling once told where its own node listens: (caf::publish_atom, "HOST:PORT").
 class membership_actor : public caf::event_based_actor {
  public:
-  /// Called on every membership change with the members (this node included) and their placement.
-  using change_listener = std::function<void(const std::vector<member_info>&, const shard_placement&)>;
+  /// The other members' gateways (see hello_atom), by member name.
+  using gateway_map = std::map<std::string, caf::actor>;
+  /// Called on every membership change with the members (this node included), their placement and the
+  /// other members' gateways.
+  using change_listener =
+      std::function<void(const std::vector<member_info>&, const shard_placement&, const gateway_map&)>;
 
+  /// `gateway`: this node's, which the others learn in the hello (may be null where nothing is forwarded).
   membership_actor(caf::actor_config& config, std::string node_name, const std::vector<std::string>& seeds,
                    caf::io::middleman_actor connector, change_listener on_change,
-                   std::chrono::milliseconds dial_interval);
+                   std::chrono::milliseconds dial_interval, caf::actor gateway = {});
 
   caf::behavior make_behavior() override;
   void on_exit() override;
@@ -42,8 +47,8 @@ class membership_actor : public caf::event_based_actor {
   void dial_failed(const std::string& address, const caf::error& why);
   bool from_this_node();
   void greeted(const std::string& address, const caf::actor& remote, const member_info& responder,
-               const std::vector<member_info>& members);
-  void admit(const member_info& member, const caf::actor& handle);
+               const std::vector<member_info>& members, const caf::actor& gateway);
+  void admit(const member_info& member, const caf::actor& handle, const caf::actor& gateway);
   void lost(const caf::down_msg& down);
   void changed();
 
@@ -51,7 +56,9 @@ class membership_actor : public caf::event_based_actor {
   caf::io::middleman_actor connector_;
   change_listener on_change_;
   std::chrono::milliseconds dial_interval_;
+  caf::actor gateway_;
   std::map<std::string, caf::actor> handles_;  // member name -> its membership actor
+  gateway_map gateways_;
   std::set<std::string> dialling_;
   std::map<std::string, std::string> failures_;  // address -> the last failure logged, to log each once
   std::map<std::string, int> idle_rounds_;       // address -> dial rounds it has had no member

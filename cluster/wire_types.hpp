@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
@@ -64,8 +65,62 @@ typename Inspector::result_type inspect(Inspector& f, wire_message& x) {
            x.correlation_data, x.user_properties);
 }
 
-/// A node introduces itself to another: (hello_atom, member_info) answered with (member_info of the answering
-/// node, std::vector<member_info> of every member it knows).
+/// Messages a node forwards to the owner of their shard (cluster_router → cluster_gateway), in the order
+/// their publishers sent them. `token` names the batch in the forward_ack that comes back once the owner's
+/// shards have taken it (stored, in the durable modes); 0: none is wanted.
+struct publish_forward {
+  uint64_t token = 0;
+  std::vector<wire_message> messages;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_forward& x) {
+  return f(caf::meta::type_name("mqhub::cluster::publish_forward"), x.token, x.messages);
+}
+
+/// Messages the owner of their shard routed, for a node with subscribers to them: each message once, in the
+/// order the owner routed them. The receiving node matches them against its own subscriptions, so the
+/// subscribers' names and options never cross; a retained message goes to every node, which keeps a copy.
+struct delivery_forward {
+  std::vector<wire_message> messages;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delivery_forward& x) {
+  return f(caf::meta::type_name("mqhub::cluster::delivery_forward"), x.messages);
+}
+
+/// Owner → the node that forwarded a publish_forward: one of `parts` shards took its part of batch `token`.
+struct forward_ack {
+  enum outcome_code : uint8_t { taken = 0, store_full = 1, failed = 2 };
+  uint64_t token = 0;
+  uint8_t outcome = taken;
+  uint32_t parts = 1;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forward_ack& x) {
+  return f(caf::meta::type_name("mqhub::cluster::forward_ack"), x.token, x.outcome, x.parts);
+}
+
+/// The topic filters a node's subscribers hold, as it tells every other node: a node forwards the messages it
+/// routes to each node whose filters match. Shared subscriptions count by their plain filter. `replace` says
+/// that `added` is the whole set (a node that just joined, or came back).
+struct route_update {
+  std::string node;
+  bool replace = false;
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, route_update& x) {
+  return f(caf::meta::type_name("mqhub::cluster::route_update"), x.node, x.replace, x.added, x.removed);
+}
+
+/// A node introduces itself to another: (hello_atom, member_info, gateway) answered with (member_info of the
+/// answering node, std::vector<member_info> of every member it knows, its gateway). The gateway is the actor
+/// that takes the node's forwarded messages and route updates (actors::cluster_gateway).
 using hello_atom = caf::atom_constant<caf::atom("mq_hello")>;
 /// A member tells the others of a node that joined through it: (member_atom, member_info).
 using member_atom = caf::atom_constant<caf::atom("mq_member")>;

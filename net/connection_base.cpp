@@ -291,7 +291,7 @@ void connection_base::send_batches() {
         batch.publisher_session = session_;
         batch.publisher_version = version_;
       }
-      caf::anon_send(shards[i], std::move(batch));
+      caf::anon_send(shards.route(i), std::move(batch));
     }
     batch = actors::publish_batch{};
   }

@@ -119,8 +119,8 @@ void connection_base::on_publish(mqtt::publish_packet& publish) {
     return;
   }
   const auto& shards = *services_->shards;
-  to_shards_.resize(shards.size());
-  auto shard = shards.shard_of_topic(publish.topic);
+  to_shards_.resize(shards.route_count());
+  auto shard = shards.route_of_topic(publish.topic);
   auto& batch = to_shards_[shard];
   // What the message will hold in a shard's mailbox, near enough: small messages are mostly the object.
   batch.inbound_bytes += sizeof(actors::message) + publish.topic.size() + publish.payload.size();

@@ -230,3 +230,20 @@ def start_broker():
 def broker(start_broker):
     """A broker with the default options."""
     return start_broker()
+
+
+@pytest.fixture
+def cluster():
+    """Factory fixture: cluster(count) -> cluster_helpers.Cluster of nodes n1..n<count>; all stop after the test."""
+    from cluster_helpers import Cluster  # it imports this module
+
+    made = []
+
+    def make(count):
+        c = Cluster(count)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.stop()

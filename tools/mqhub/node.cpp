@@ -15,6 +15,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 
+#include "actors/cluster_gateway.hpp"
+#include "actors/cluster_router.hpp"
 #include "actors/session_directory.hpp"
 #include "actors/shard_actor.hpp"
 #include "actors/sys_topics_actor.hpp"
@@ -125,7 +127,18 @@ int run_node(const node_options& options) {
   for (size_t i = 0; i < options.shards; ++i)
     shards.push_back(system.spawn<actors::shard_actor>(stats, store, options.session.write_buffer_limit,
                                                        options.session.queue));
-  auto map = std::make_shared<const actors::shard_map>(shards, options.shard_levels);
+  caf::actor cluster_router;
+  caf::actor cluster_gateway;
+  if (cluster_enabled(options))
+    cluster_router = system.spawn<actors::cluster_router>(node_name);
+  auto map = std::make_shared<const actors::shard_map>(shards, options.shard_levels, cluster_router);
+  if (cluster_router) {
+    cluster_gateway = system.spawn<actors::cluster_gateway>(map, cluster_router);
+    caf::anon_send(cluster_router, actors::router_shards{map});
+    // Before the restore registers any subscription: a shard counts what the cluster must hear of from then.
+    for (const auto& shard : shards)
+      caf::anon_send(shard, actors::attach_router{cluster_router});
+  }
 
   auto services = std::make_shared<net::node_services>();
   services->system = &system;
@@ -166,6 +179,9 @@ int run_node(const node_options& options) {
       caf::anon_send_exit(sys_topics, caf::exit_reason::user_shutdown);
     if (membership.actor)
       caf::anon_send_exit(membership.actor, caf::exit_reason::user_shutdown);
+    for (const auto& actor : {cluster_router, cluster_gateway})
+      if (actor)
+        caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
     if (storage)
       storage->close();
@@ -242,7 +258,7 @@ int run_node(const node_options& options) {
   }
   report_not_built("http", options.http_port);
   if (cluster_enabled(options)) {
-    membership = start_cluster(system, options, node_name);
+    membership = start_cluster(system, options, node_name, cluster_router, cluster_gateway);
     if (!membership.error.empty()) {
       spdlog::error("cannot start the cluster: {}", membership.error);
       return abandon_start();

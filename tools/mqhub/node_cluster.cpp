@@ -10,6 +10,7 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 
+#include "actors/messages.hpp"
 #include "cluster/membership_actor.hpp"
 #include "cluster/wire_types.hpp"
 #include "net/tls/hub_certificates.hpp"
@@ -72,13 +73,20 @@ std::string configure_cluster(const node_options& options, const std::string& no
 }
 
 cluster_membership start_cluster(caf::actor_system& system, const node_options& options,
-                                 const std::string& node_name) {
+                                 const std::string& node_name, const caf::actor& router,
+                                 const caf::actor& gateway) {
   cluster_membership result;
   std::string host = options.cluster_advertise.empty() ? options.bind : options.cluster_advertise;
   if (host == "0.0.0.0" || host == "::")
     host = host_name();
   result.actor = system.spawn<cluster::membership_actor>(
-      node_name, options.join, system.openssl_manager().actor_handle(), nullptr, dial_interval);
+      node_name, options.join, system.openssl_manager().actor_handle(),
+      [router, gateway](const std::vector<cluster::member_info>&, const cluster::shard_placement& placement,
+                        const cluster::membership_actor::gateway_map& gateways) {
+        for (const auto& actor : {router, gateway})
+          caf::anon_send(actor, actors::cluster_view{placement, gateways});
+      },
+      dial_interval, gateway);
   auto port = caf::openssl::publish(result.actor, options.cluster_port, options.bind.c_str(), true);
   if (!port) {
     result.error = "cannot listen on " + options.bind + ":" + std::to_string(options.cluster_port) + ": " +

@@ -25,8 +25,10 @@ struct cluster_membership {
   std::string ready_line;  // "listening cluster ADDR:PORT"
   std::string error;       // set when it could not start
 };
+/// `router` and `gateway` (actors::cluster_router, actors::cluster_gateway) hear of every membership change.
 cluster_membership start_cluster(caf::actor_system& system, const node_options& options,
-                                 const std::string& node_name);
+                                 const std::string& node_name, const caf::actor& router,
+                                 const caf::actor& gateway);
 
 /// This machine's host name, the name of a node that was given none.
 std::string host_name();

@@ -118,7 +118,7 @@ void node_storage::restore(caf::actor_system& system, const net::node_services& 
     if (!expired.will)
       continue;
     auto msg = actors::make_will_message(std::move(*expired.will), expired.client_id, now.steady);
-    const auto& shard = shards[shards.shard_of_topic(msg->topic)];
+    const auto& shard = shards.route(shards.route_of_topic(msg->topic));
     caf::anon_send(shard, actors::publish_batch::of(std::move(msg)));
   }
 }

@@ -27,7 +27,8 @@ class test_node {
     config_.load<caf::io::middleman>();
     register_wire_types(config_);
     system_ = std::make_unique<caf::actor_system>(config_);
-    auto on_change = [this](const std::vector<member_info>& members, const shard_placement&) {
+    auto on_change = [this](const std::vector<member_info>& members, const shard_placement&,
+                            const membership_actor::gateway_map&) {
       std::lock_guard guard{mutex_};
       members_.clear();
       for (const auto& member : members)

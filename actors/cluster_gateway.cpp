@@ -1,0 +1,101 @@
+#include "actors/cluster_gateway.hpp"
+
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/wire_form.hpp"
+#include "cluster/stable_hash.hpp"
+#include "net/mqtt/topic.hpp"
+
+namespace mqhub::actors {
+
+cluster_gateway::cluster_gateway(caf::actor_config& cfg, std::shared_ptr<const shard_map> shards,
+                                 caf::actor router)
+    : caf::event_based_actor(cfg), shards_(std::move(shards)), router_(std::move(router)) {}
+
+caf::behavior cluster_gateway::make_behavior() {
+  return {
+      [this](cluster::publish_forward& batch) {
+        hand_to_shards(batch.messages, false, caf::actor_cast<caf::actor>(current_sender()), batch.token);
+      },
+      [this](cluster::delivery_forward& batch) { hand_to_shards(batch.messages, true, {}, 0); },
+      [this](const cluster::route_update& update) { update_routes(update); },
+      [this](const cluster_view& view) { apply(view); },
+  };
+}
+
+void cluster_gateway::on_exit() {
+  shards_ = nullptr;
+  router_ = nullptr;
+}
+
+void cluster_gateway::hand_to_shards(std::vector<cluster::wire_message>& messages, bool forwarded,
+                                     const caf::actor& relay, uint64_t token) {
+  auto now = clock::now();
+  std::vector<publish_batch> parts(shards_->size());
+  for (auto& wire : messages) {
+    // From a member, which checked it; a topic that is no topic would still have no shard to go to.
+    if (!net::mqtt::is_valid_topic_name(wire.topic))
+      continue;
+    auto msg = from_wire(std::move(wire), now);
+    parts[shards_->shard_of_topic(msg->topic)].messages.push_back(std::move(msg));
+  }
+  uint32_t count = 0;
+  for (const auto& part : parts)
+    count += part.messages.empty() ? 0 : 1;
+  if (token != 0 && count == 0) {
+    send(relay, cluster::forward_ack{token, cluster::forward_ack::taken, 1});
+    return;
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto& part = parts[i];
+    if (part.messages.empty())
+      continue;
+    part.forwarded = forwarded;
+    if (token != 0)
+      part.relay = publish_batch::relay_ack{relay, token, count};
+    send((*shards_)[i], std::move(part));
+  }
+}
+
+void cluster_gateway::update_routes(const cluster::route_update& update) {
+  auto node = cluster::stable_hash(update.node);
+  std::vector<remote_routes> per_shard(shards_->size());
+  for (auto& routes : per_shard) {
+    routes.node = node;
+    routes.router = router_;
+    routes.replace = update.replace;
+  }
+  for (const auto& filter : update.added) {
+    if (!net::mqtt::is_valid_topic_filter(filter)) {
+      spdlog::warn("cluster: {} sent an invalid filter; ignored", update.node);
+      continue;
+    }
+    shards_->for_each_shard_of_filter(filter, [&](size_t s) { per_shard[s].added.push_back(filter); });
+  }
+  for (const auto& filter : update.removed)
+    if (net::mqtt::is_valid_topic_filter(filter))
+      shards_->for_each_shard_of_filter(filter, [&](size_t s) { per_shard[s].removed.push_back(filter); });
+  for (size_t i = 0; i < per_shard.size(); ++i) {
+    auto& routes = per_shard[i];
+    if (routes.replace || !routes.added.empty() || !routes.removed.empty())
+      send((*shards_)[i], std::move(routes));
+  }
+}
+
+void cluster_gateway::apply(const cluster_view& view) {
+  std::set<std::string> members;
+  for (const auto& [name, gateway] : view.gateways)
+    members.insert(name);
+  for (const auto& name : members_) {
+    if (members.contains(name))
+      continue;
+    // Its subscribers are gone with it; it tells its filters again when it is back.
+    for (const auto& shard : shards_->all())
+      send(shard, remote_routes{cluster::stable_hash(name), router_, false, true, {}, {}});
+  }
+  members_ = std::move(members);
+}
+
+}  // namespace mqhub::actors

@@ -1,0 +1,240 @@
+#include "actors/cluster_router.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <caf/send.hpp>
+
+#include "actors/publisher_acks.hpp"
+#include "actors/wire_form.hpp"
+#include "cluster/stable_hash.hpp"
+
+namespace mqhub::actors {
+
+namespace {
+
+using flush_atom = caf::atom_constant<caf::atom("mq_flush")>;
+
+// A peer's messages leave at once beyond this many, so that one CAF message stays a bounded size.
+constexpr size_t max_messages_per_forward = 1024;
+
+}  // namespace
+
+cluster_router::cluster_router(caf::actor_config& cfg, std::string node_name)
+    : caf::event_based_actor(cfg), node_name_(std::move(node_name)) {}
+
+caf::behavior cluster_router::make_behavior() {
+  return {
+      [this](const router_shards& attach) { shards_ = attach.shards; },
+      [this](publish_batch& batch) { forward(batch); },
+      [this](node_deliveries& deliveries) { forward_deliveries(deliveries); },
+      [this](const local_routes& changes) { report(changes); },
+      [this](const cluster_view& view) { apply(view); },
+      [this](const cluster::forward_ack& ack) { acknowledged(ack); },
+      [this](flush_atom) { flush(); },
+  };
+}
+
+void cluster_router::on_exit() {
+  shards_ = nullptr;
+  peers_.clear();
+  pending_acks_.clear();
+  local_.clear();
+}
+
+cluster_router::peer* cluster_router::owner_of(const std::string& topic) {
+  if (!placement_ || !shards_)
+    return nullptr;
+  const auto& owner = placement_->owner(shards_->global_shard_of_topic(topic));
+  if (owner == node_name_)
+    return nullptr;
+  auto it = peers_.find(owner);
+  return it == peers_.end() || !it->second.gateway ? nullptr : &it->second;
+}
+
+void cluster_router::forward(publish_batch& batch) {
+  if (batch.inbound_bytes > 0)
+    batch.publisher->routed(batch.inbound_bytes);
+  if (!shards_)
+    return;
+  auto now = clock::now();
+  local_.resize(shards_->size());
+  // Per message: its owner, or null with the local batch it joined and its index there (the placement may
+  // have given this node the shard since the connection chose the route).
+  struct placed_message {
+    peer* owner = nullptr;
+    size_t shard = 0;
+    uint32_t index = 0;
+  };
+  std::vector<placed_message> placed;
+  placed.reserve(batch.messages.size());
+  for (auto& msg : batch.messages) {
+    if (auto* owner = owner_of(msg->topic)) {
+      owner->publishes.push_back(to_wire(*msg, now));
+      placed.push_back({owner});
+      continue;
+    }
+    auto shard = shards_->shard_of_topic(msg->topic);
+    auto& local = local_[shard];
+    placed.push_back({nullptr, shard, static_cast<uint32_t>(local.messages.size())});
+    local.messages.push_back(std::move(msg));
+  }
+  std::vector<std::pair<peer*, publish_batch>> remote_acks;
+  for (auto ack : batch.acks) {
+    const auto& where = placed[ack.message_index];
+    if (where.owner == nullptr) {
+      ack.message_index = where.index;
+      local_[where.shard].acks.push_back(ack);
+      continue;
+    }
+    auto it = std::find_if(remote_acks.begin(), remote_acks.end(),
+                           [&](const auto& entry) { return entry.first == where.owner; });
+    if (it == remote_acks.end())
+      it = remote_acks.insert(remote_acks.end(), {where.owner, publish_batch{}});
+    it->second.acks.push_back(ack);
+  }
+  for (auto& [owner, acks] : remote_acks) {
+    if (owner->publish_token == 0) {
+      owner->publish_token = ++last_token_;
+      pending_acks_[owner->publish_token].node = owner->name;
+    }
+    acks.publisher = batch.publisher;
+    acks.publisher_session = batch.publisher_session;
+    acks.publisher_version = batch.publisher_version;
+    pending_acks_[owner->publish_token].publishers.push_back(std::move(acks));
+    if (owner->publishes.size() >= max_messages_per_forward)
+      flush();
+  }
+  for (size_t i = 0; i < local_.size(); ++i) {
+    auto& local = local_[i];
+    if (local.messages.empty())
+      continue;
+    if (!local.acks.empty()) {
+      local.publisher = batch.publisher;
+      local.publisher_session = batch.publisher_session;
+      local.publisher_version = batch.publisher_version;
+    }
+    send((*shards_)[i], std::move(local));
+    local = publish_batch{};
+  }
+  schedule_flush();
+}
+
+void cluster_router::forward_deliveries(node_deliveries& deliveries) {
+  auto it = std::find_if(peers_.begin(), peers_.end(),
+                         [&](const auto& entry) { return entry.second.key == deliveries.node; });
+  if (it == peers_.end() || !it->second.gateway)
+    return;  // the node left; it hears nothing until it is back
+  auto now = clock::now();
+  auto& peer = it->second;
+  for (const auto& msg : deliveries.messages)
+    peer.deliveries.push_back(to_wire(*msg, now));
+  if (peer.deliveries.size() >= max_messages_per_forward)
+    flush();
+  schedule_flush();
+}
+
+void cluster_router::schedule_flush() {
+  // Behind everything already in the mailbox: what a burst brings leaves in one message per peer.
+  if (flush_scheduled_)
+    return;
+  flush_scheduled_ = true;
+  send(this, flush_atom::value);
+}
+
+void cluster_router::flush() {
+  flush_scheduled_ = false;
+  for (auto& [name, peer] : peers_) {
+    if (!peer.publishes.empty())
+      send(peer.gateway,
+           cluster::publish_forward{std::exchange(peer.publish_token, 0), std::exchange(peer.publishes, {})});
+    if (!peer.deliveries.empty())
+      send(peer.gateway, cluster::delivery_forward{std::exchange(peer.deliveries, {})});
+  }
+}
+
+void cluster_router::acknowledged(const cluster::forward_ack& ack) {
+  auto it = pending_acks_.find(ack.token);
+  if (it == pending_acks_.end())
+    return;
+  auto& pending = it->second;
+  pending.worst = std::max(pending.worst, ack.outcome);
+  if (++pending.received < ack.parts)
+    return;
+  auto outcome = forward_ack_status(pending.worst);
+  for (const auto& publisher : pending.publishers)
+    acknowledge_publisher(publisher, outcome);
+  pending_acks_.erase(it);
+}
+
+void cluster_router::fail_pending(const std::string& node) {
+  // Whether the owner took them is unknown: the publishers hear they were not, and resend.
+  storage::status lost = storage::error{storage::errc::io_error, "the node that owns the topic left"};
+  for (auto it = pending_acks_.begin(); it != pending_acks_.end();) {
+    if (it->second.node != node) {
+      ++it;
+      continue;
+    }
+    for (const auto& publisher : it->second.publishers)
+      acknowledge_publisher(publisher, lost);
+    it = pending_acks_.erase(it);
+  }
+}
+
+void cluster_router::apply(const cluster_view& view) {
+  placement_ = view.placement;
+  if (shards_) {
+    std::vector<bool> owned(placement_->shard_count());
+    for (size_t shard = 0; shard < owned.size(); ++shard)
+      owned[shard] = placement_->owner(shard) == node_name_;
+    shards_->set_owned(owned);
+  }
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    if (view.gateways.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    if (!it->second.publishes.empty())
+      spdlog::warn("cluster: {} left with {} messages not yet forwarded to it", it->first,
+                   it->second.publishes.size());
+    fail_pending(it->first);
+    it = peers_.erase(it);
+  }
+  for (const auto& [name, gateway] : view.gateways) {
+    auto& peer = peers_[name];
+    if (peer.gateway == gateway)
+      continue;
+    // New, or back under a new gateway: it hears every filter this node's subscribers hold.
+    peer.name = name;
+    peer.gateway = gateway;
+    peer.key = cluster::stable_hash(name);
+    if (!gateway)
+      continue;
+    cluster::route_update update{node_name_, true, {}, {}};
+    for (const auto& [filter, count] : routes_)
+      update.added.push_back(filter);
+    send(gateway, std::move(update));
+  }
+}
+
+void cluster_router::report(const local_routes& changes) {
+  cluster::route_update update{node_name_, false, {}, {}};
+  for (const auto& filter : changes.added)
+    if (++routes_[filter] == 1)
+      update.added.push_back(filter);
+  for (const auto& filter : changes.removed) {
+    auto it = routes_.find(filter);
+    if (it == routes_.end() || --it->second > 0)
+      continue;
+    routes_.erase(it);
+    update.removed.push_back(filter);
+  }
+  if (update.added.empty() && update.removed.empty())
+    return;
+  for (const auto& [name, peer] : peers_)
+    if (peer.gateway)
+      send(peer.gateway, update);
+}
+
+}  // namespace mqhub::actors

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/shard_map.hpp"
+#include "cluster/shard_placement.hpp"
+#include "cluster/wire_types.hpp"
+
+namespace mqhub::actors {
+
+/// Node → router: the shard map it is the cluster route of.
+struct router_shards {
+  std::shared_ptr<const shard_map> shards;
+};
+
+/// What leaves this node for the others (docs/architecture.md "Cluster"): the PUBLISHes of this node's
+/// clients whose shard another node owns (the shard map's cluster route), the messages this node's shards
+/// routed for other nodes' subscribers, and the filters this node's subscribers hold. Messages for a node
+/// leave in one CAF message per flush, in the order they came; the publishers' acknowledgements wait for
+/// the owner's forward_ack.
+class cluster_router : public caf::event_based_actor {
+ public:
+  cluster_router(caf::actor_config& cfg, std::string node_name);
+
+  caf::behavior make_behavior() override;
+  void on_exit() override;
+  const char* name() const override { return "mqhub.cluster.router"; }
+
+ private:
+  struct peer {
+    std::string name;
+    caf::actor gateway;
+    uint64_t key = 0;  // cluster::stable_hash of its name, as shards know it
+    std::vector<cluster::wire_message> publishes;
+    uint64_t publish_token = 0;  // of `publishes`, once any of them waits to be acknowledged
+    std::vector<cluster::wire_message> deliveries;
+  };
+  /// The acknowledgements owed for one publish_forward.
+  struct pending_ack {
+    std::string node;
+    std::vector<publish_batch> publishers;  // acks and where they go, without messages
+    uint32_t received = 0;
+    uint8_t worst = cluster::forward_ack::taken;
+  };
+
+  void forward(publish_batch& batch);
+  void forward_deliveries(node_deliveries& deliveries);
+  void acknowledged(const cluster::forward_ack& ack);
+  void apply(const cluster_view& view);
+  void report(const local_routes& changes);
+  /// The peer that owns `topic`'s shard, or null when this node does (or the owner cannot be reached).
+  peer* owner_of(const std::string& topic);
+  void schedule_flush();
+  void flush();
+  void fail_pending(const std::string& node);
+
+  std::string node_name_;
+  std::shared_ptr<const shard_map> shards_;
+  std::optional<cluster::shard_placement> placement_;
+  std::map<std::string, peer> peers_;
+  std::unordered_map<uint64_t, pending_ack> pending_acks_;
+  uint64_t last_token_ = 0;
+  bool flush_scheduled_ = false;
+  /// Per plain filter, how many local shards report subscribers to it (a wildcard filter lives on all).
+  std::map<std::string, uint32_t> routes_;
+  std::vector<publish_batch> local_;  // scratch of forward
+};
+
+}  // namespace mqhub::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::router_shards)
