@@ -19,7 +19,9 @@ caf::behavior cluster_gateway::make_behavior() {
       [this](cluster::publish_forward& batch) {
         hand_to_shards(batch.messages, false, caf::actor_cast<caf::actor>(current_sender()), batch.token);
       },
-      [this](cluster::delivery_forward& batch) { hand_to_shards(batch.messages, true, {}, 0); },
+      [this](cluster::delivery_forward& batch) {
+        hand_to_shards(batch.messages, true, caf::actor_cast<caf::actor>(current_sender()), batch.token);
+      },
       [this](const cluster::route_update& update) { update_routes(update); },
       [this](const cluster_view& view) { apply(view); },
   };

@@ -103,8 +103,6 @@ void cluster_router::forward(publish_batch& batch) {
     acks.publisher_session = batch.publisher_session;
     acks.publisher_version = batch.publisher_version;
     pending_acks_[owner->publish_token].publishers.push_back(std::move(acks));
-    if (owner->publishes.size() >= max_messages_per_forward)
-      flush();
   }
   for (size_t i = 0; i < local_.size(); ++i) {
     auto& local = local_[i];
@@ -121,26 +119,38 @@ void cluster_router::forward(publish_batch& batch) {
   schedule_flush();
 }
 
-void cluster_router::forward_deliveries(node_deliveries& deliveries) {
-  auto it = std::find_if(peers_.begin(), peers_.end(),
-                         [&](const auto& entry) { return entry.second.key == deliveries.node; });
-  if (it == peers_.end() || !it->second.gateway)
-    return;  // the node left; it hears nothing until it is back
-  auto now = clock::now();
-  auto& peer = it->second;
-  for (const auto& msg : deliveries.messages)
-    peer.deliveries.push_back(to_wire(*msg, now));
-  if (peer.deliveries.size() >= max_messages_per_forward)
-    flush();
-  schedule_flush();
-}
-
 void cluster_router::schedule_flush() {
+  bool full = std::any_of(peers_.begin(), peers_.end(), [](const auto& entry) {
+    return entry.second.publishes.size() >= max_messages_per_forward ||
+           entry.second.deliveries.size() >= max_messages_per_forward;
+  });
+  if (full) {
+    flush();
+    return;
+  }
   // Behind everything already in the mailbox: what a burst brings leaves in one message per peer.
   if (flush_scheduled_)
     return;
   flush_scheduled_ = true;
   send(this, flush_atom::value);
+}
+
+void cluster_router::forward_deliveries(node_deliveries& deliveries) {
+  auto it = std::find_if(peers_.begin(), peers_.end(),
+                         [&](const auto& entry) { return entry.second.key == deliveries.node; });
+  if (it == peers_.end() || !it->second.gateway) {
+    // The node left; it hears nothing until it is back.
+    if (deliveries.token != 0)
+      send(deliveries.shard, cluster::forward_ack{deliveries.token, cluster::forward_ack::taken, 1});
+    return;
+  }
+  auto now = clock::now();
+  auto& peer = it->second;
+  for (const auto& msg : deliveries.messages)
+    peer.deliveries.push_back(to_wire(*msg, now));
+  if (deliveries.token != 0)
+    peer.delivery_waiters.emplace_back(std::move(deliveries.shard), deliveries.token);
+  schedule_flush();
 }
 
 void cluster_router::flush() {
@@ -149,8 +159,16 @@ void cluster_router::flush() {
     if (!peer.publishes.empty())
       send(peer.gateway,
            cluster::publish_forward{std::exchange(peer.publish_token, 0), std::exchange(peer.publishes, {})});
-    if (!peer.deliveries.empty())
-      send(peer.gateway, cluster::delivery_forward{std::exchange(peer.deliveries, {})});
+    if (peer.deliveries.empty())
+      continue;
+    uint64_t token = 0;
+    if (!peer.delivery_waiters.empty()) {
+      token = ++last_token_;
+      auto& pending = pending_acks_[token];
+      pending.node = name;
+      pending.shards = std::exchange(peer.delivery_waiters, {});
+    }
+    send(peer.gateway, cluster::delivery_forward{token, std::exchange(peer.deliveries, {})});
   }
 }
 
@@ -162,10 +180,16 @@ void cluster_router::acknowledged(const cluster::forward_ack& ack) {
   pending.worst = std::max(pending.worst, ack.outcome);
   if (++pending.received < ack.parts)
     return;
-  auto outcome = forward_ack_status(pending.worst);
-  for (const auto& publisher : pending.publishers)
-    acknowledge_publisher(publisher, outcome);
+  complete(pending, pending.worst);
   pending_acks_.erase(it);
+}
+
+void cluster_router::complete(pending_ack& pending, uint8_t outcome) {
+  auto status = forward_ack_status(outcome);
+  for (const auto& publisher : pending.publishers)
+    acknowledge_publisher(publisher, status);
+  for (const auto& [shard, token] : pending.shards)
+    send(shard, cluster::forward_ack{token, outcome, 1});
 }
 
 void cluster_router::fail_pending(const std::string& node) {
@@ -178,7 +202,14 @@ void cluster_router::fail_pending(const std::string& node) {
     }
     for (const auto& publisher : it->second.publishers)
       acknowledge_publisher(publisher, lost);
+    for (const auto& [shard, token] : it->second.shards)
+      send(shard, cluster::forward_ack{token, cluster::forward_ack::taken, 1});
     it = pending_acks_.erase(it);
+  }
+  if (auto it = peers_.find(node); it != peers_.end()) {
+    for (const auto& [shard, token] : it->second.delivery_waiters)
+      send(shard, cluster::forward_ack{token, cluster::forward_ack::taken, 1});
+    it->second.delivery_waiters.clear();
   }
 }
 

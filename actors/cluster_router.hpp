@@ -43,11 +43,14 @@ class cluster_router : public caf::event_based_actor {
     std::vector<cluster::wire_message> publishes;
     uint64_t publish_token = 0;  // of `publishes`, once any of them waits to be acknowledged
     std::vector<cluster::wire_message> deliveries;
+    std::vector<std::pair<caf::actor, uint64_t>>
+        delivery_waiters;  // shards and their tokens, of `deliveries`
   };
-  /// The acknowledgements owed for one publish_forward.
+  /// What waits for the forward_ack of one publish_forward (publishers) or delivery_forward (shards).
   struct pending_ack {
     std::string node;
     std::vector<publish_batch> publishers;  // acks and where they go, without messages
+    std::vector<std::pair<caf::actor, uint64_t>> shards;
     uint32_t received = 0;
     uint8_t worst = cluster::forward_ack::taken;
   };
@@ -59,9 +62,13 @@ class cluster_router : public caf::event_based_actor {
   void report(const local_routes& changes);
   /// The peer that owns `topic`'s shard, or null when this node does (or the owner cannot be reached).
   peer* owner_of(const std::string& topic);
+  /// Flushes at once when a peer's batch is full, else behind what the mailbox holds.
   void schedule_flush();
   void flush();
+  /// `node` left: its publishers hear their messages were not taken; shards that wait for it to store their
+  /// deliveries wait no more (its subscribers left with it).
   void fail_pending(const std::string& node);
+  void complete(pending_ack& pending, uint8_t outcome);
 
   std::string node_name_;
   std::shared_ptr<const shard_map> shards_;

@@ -156,10 +156,14 @@ struct remote_routes {
   std::vector<std::string> removed;
 };
 
-/// Shard → cluster router: messages this shard routed, for the subscribers of another node, in order.
+/// Shard → cluster router: messages this shard routed, for the subscribers of another node, in order. With a
+/// token, the shard waits to hear (a cluster::forward_ack for it) that the node has taken them, stored for
+/// its persistent subscribers, before it acknowledges their publisher.
 struct node_deliveries {
   uint64_t node = 0;
   std::vector<message_ptr> messages;
+  uint64_t token = 0;
+  caf::actor shard;  // with a token: who waits
 };
 
 /// Shard → cluster router: topic filters this shard's local subscribers began or ceased to hold (by their

@@ -65,6 +65,10 @@ caf::behavior shard_actor::make_behavior() {
         std::lock_guard guard{mutex_};
         update_remote_routes(update);
       },
+      [this](const cluster::forward_ack& ack) {
+        std::lock_guard guard{mutex_};
+        on_node_taken(ack);
+      },
       [this](const attach_router& attach) {
         std::lock_guard guard{mutex_};
         router_ = attach.router;
@@ -91,6 +95,7 @@ void shard_actor::on_exit() {
   pending_.clear();
   router_ = nullptr;
   remote_filters_.clear();
+  remote_waits_.clear();
 }
 
 bool shard_actor::route_here(publish_batch& batch) {
@@ -142,10 +147,11 @@ void shard_actor::route(publish_batch& batch) {
   for (const auto& ack : batch.acks)
     if (ack.persist_inbound)
       writes_.put_inbound_qos2(batch.messages[ack.message_index]->publisher, ack.packet_id);
+  const uint64_t remote_token = await_nodes(batch);
   if (writes_.empty() && pending_.empty()) {
     send_deliveries(batches_);
     send_node_deliveries(node_batches_);
-    acknowledge(batch, {});
+    acknowledge(batch, {}, remote_token);
     return;
   }
   // A publisher must not hear acknowledged what a crash could undo, so its acks wait for the commit. Its
@@ -160,6 +166,7 @@ void shard_actor::route(publish_batch& batch) {
   // Other nodes hear of a batch only once it is stored here, in the order the batches were routed: a
   // message a crash undid must not have reached them.
   waiting.node_batches = std::move(node_batches_);
+  waiting.remote_token = remote_token;
   node_batches_.clear();
   if (!deliver_now) {
     for (auto& [id, deliveries] : batches_)
@@ -330,7 +337,7 @@ void shard_actor::release_committed() {
       spdlog::warn("storage: a routed batch was not stored ({} held deliveries dropped): {}", dropped,
                    front.outcome.failure().message);
     }
-    acknowledge(front.acks, front.outcome);
+    acknowledge(front.acks, front.outcome, front.remote_token);
     if (front.barrier)
       front.barrier->deliver(true);
     held_routes_ -= front.batches.empty() ? 0 : 1;
@@ -338,7 +345,17 @@ void shard_actor::release_committed() {
   }
 }
 
-void shard_actor::acknowledge(const publish_batch& batch, const storage::status& outcome) {
+void shard_actor::acknowledge(publish_batch& batch, const storage::status& outcome, uint64_t remote_token) {
+  if (remote_token != 0) {
+    auto it = remote_waits_.find(remote_token);
+    if (it != remote_waits_.end() && outcome && it->second.remaining > 0) {
+      it->second.acks = std::move(batch);
+      it->second.stored = true;
+      return;
+    }
+    if (it != remote_waits_.end())
+      remote_waits_.erase(it);
+  }
   if (batch.relay && batch.relay->token != 0) {
     caf::anon_send(batch.relay->relay,
                    cluster::forward_ack{batch.relay->token, forward_ack_code(outcome), batch.relay->parts});
@@ -523,11 +540,13 @@ void shard_actor::route_to_nodes(const message_ptr& msg) {
     return;
   auto add = [&](uint64_t node) {
     auto it = std::find_if(node_batches_.begin(), node_batches_.end(),
-                           [node](const auto& batch) { return batch.first == node; });
-    if (it == node_batches_.end())
-      it = node_batches_.insert(node_batches_.end(), {node, {}});
-    if (it->second.empty() || it->second.back() != msg)
-      it->second.push_back(msg);
+                           [node](const auto& batch) { return batch.node == node; });
+    if (it == node_batches_.end()) {
+      it = node_batches_.emplace(node_batches_.end());
+      it->node = node;
+    }
+    if (it->messages.empty() || it->messages.back() != msg)
+      it->messages.push_back(msg);
   };
   if (msg->retain) {
     for (const auto& [node, filters] : remote_filters_)
@@ -539,9 +558,42 @@ void shard_actor::route_to_nodes(const message_ptr& msg) {
       [](const subscription_entry&) {});
 }
 
-void shard_actor::send_node_deliveries(std::vector<std::pair<uint64_t, std::vector<message_ptr>>>& batches) {
-  for (auto& [node, messages] : batches)
-    caf::anon_send(router_, node_deliveries{node, std::move(messages)});
+uint64_t shard_actor::await_nodes(const publish_batch& batch) {
+  if (batch.acks.empty() && !(batch.relay && batch.relay->token != 0))
+    return 0;
+  uint64_t token = 0;
+  for (auto& node_batch : node_batches_) {
+    bool acknowledged =
+        std::any_of(node_batch.messages.begin(), node_batch.messages.end(),
+                    [](const auto& msg) { return msg->qos_level != mqtt::qos::at_most_once; });
+    if (!acknowledged)
+      continue;
+    if (token == 0)
+      token = ++last_remote_token_;
+    node_batch.token = token;
+    node_batch.shard = caf::actor_cast<caf::actor>(this);
+    ++remote_waits_[token].remaining;
+  }
+  return token;
+}
+
+void shard_actor::on_node_taken(const cluster::forward_ack& ack) {
+  auto it = remote_waits_.find(ack.token);
+  if (it == remote_waits_.end())
+    return;
+  auto& wait = it->second;
+  wait.worst = std::max(wait.worst, ack.outcome);
+  if (--wait.remaining > 0 || !wait.stored)
+    return;
+  auto acks = std::move(wait.acks);
+  auto outcome = forward_ack_status(wait.worst);
+  remote_waits_.erase(it);
+  acknowledge(acks, outcome);
+}
+
+void shard_actor::send_node_deliveries(std::vector<node_deliveries>& batches) {
+  for (auto& batch : batches)
+    caf::anon_send(router_, std::move(batch));
   batches.clear();
 }
 

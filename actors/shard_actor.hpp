@@ -22,6 +22,7 @@
 #include "actors/session_limits.hpp"
 #include "actors/stored_form.hpp"
 #include "actors/subscription_trie.hpp"
+#include "cluster/wire_types.hpp"
 
 namespace mqhub::actors {
 
@@ -89,7 +90,15 @@ class shard_actor : public caf::event_based_actor {
     std::vector<addressed_batch> batches;
     publish_batch acks;  // messages, acks and the publisher; what is left of the batch once routed
     std::optional<caf::typed_response_promise<bool>> barrier;  // an ended session waiting for the above
-    std::vector<std::pair<uint64_t, std::vector<message_ptr>>> node_batches;  // for other nodes, held too
+    std::vector<node_deliveries> node_batches;                 // for other nodes, held too
+    uint64_t remote_token = 0;                                 // see remote_wait
+  };
+  /// A batch whose publisher waits until the nodes its messages were forwarded to have stored them.
+  struct remote_wait {
+    publish_batch acks;
+    bool stored = false;  // here; `acks` is set then
+    uint32_t remaining = 0;
+    uint8_t worst = 0;  // cluster::forward_ack::outcome_code
   };
 
   void route(publish_batch& batch);
@@ -97,7 +106,11 @@ class shard_actor : public caf::event_based_actor {
   /// Adds `msg` for each other node whose subscribers' filters match it (each node once), and for every
   /// other node when it is retained.
   void route_to_nodes(const message_ptr& msg);
-  void send_node_deliveries(std::vector<std::pair<uint64_t, std::vector<message_ptr>>>& batches);
+  /// Durable modes: gives the node batches of a batch whose publisher waits to be acknowledged a token, under
+  /// which remote_waits_ will hold its acknowledgements; 0 when nothing waits for another node.
+  uint64_t await_nodes(const publish_batch& batch);
+  void send_node_deliveries(std::vector<node_deliveries>& batches);
+  void on_node_taken(const cluster::forward_ack& ack);
   void update_remote_routes(const remote_routes& update);
   /// Counts a local subscription to `filter` coming (+1) or going (-1), noting the filters this node's
   /// subscribers begin or cease to hold, which report_routes tells the cluster router.
@@ -117,7 +130,9 @@ class shard_actor : public caf::event_based_actor {
   void on_subscribe_done(const subscribe_done& done);
   void on_commit(const commit_result& result);
   void release_committed();
-  void acknowledge(const publish_batch& batch, const storage::status& outcome);
+  /// Acknowledges the batch's publisher (or the node that forwarded it), or, with a `remote_token` and the
+  /// batch stored, holds that until the nodes its messages went to have stored them too.
+  void acknowledge(publish_batch& batch, const storage::status& outcome, uint64_t remote_token = 0);
   delivery& delivery_slot(uint64_t subscriber);
   /// The same, where the caller looked up the subscriber's batch: `added` when it was just registered.
   delivery& delivery_slot(uint64_t subscriber, size_t batch, bool added);
@@ -145,7 +160,9 @@ class shard_actor : public caf::event_based_actor {
   std::unordered_map<uint64_t, std::unordered_set<std::string>> remote_filters_;
   std::unordered_map<std::string, uint32_t> route_counts_;  // plain filter -> local subscriptions to it
   local_routes route_changes_;
-  std::vector<std::pair<uint64_t, std::vector<message_ptr>>> node_batches_;  // of the batch being routed
+  std::vector<node_deliveries> node_batches_;  // of the batch being routed
+  std::unordered_map<uint64_t, remote_wait> remote_waits_;
+  uint64_t last_remote_token_ = 0;
 
   // Scratch space of `route`, kept between batches so routing does not allocate in the steady state.
   std::unordered_map<uint64_t, size_t> batch_of_subscriber_;

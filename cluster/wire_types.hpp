@@ -82,15 +82,17 @@ typename Inspector::result_type inspect(Inspector& f, publish_forward& x) {
 /// order the owner routed them. The receiving node matches them against its own subscriptions, so the
 /// subscribers' names and options never cross; a retained message goes to every node, which keeps a copy.
 struct delivery_forward {
+  uint64_t token = 0;  // as in publish_forward: the owner's publishers wait for this node to store them
   std::vector<wire_message> messages;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, delivery_forward& x) {
-  return f(caf::meta::type_name("mqhub::cluster::delivery_forward"), x.messages);
+  return f(caf::meta::type_name("mqhub::cluster::delivery_forward"), x.token, x.messages);
 }
 
-/// Owner → the node that forwarded a publish_forward: one of `parts` shards took its part of batch `token`.
+/// The answer to a publish_forward or delivery_forward with a token: one of the receiver's `parts` shards
+/// took (stored) its part of the batch.
 struct forward_ack {
   enum outcome_code : uint8_t { taken = 0, store_full = 1, failed = 2 };
   uint64_t token = 0;

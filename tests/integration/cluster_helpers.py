@@ -28,10 +28,11 @@ def wait_until(condition, timeout=10.0, interval=0.05):
 
 
 class Cluster:
-    """`count` nodes n1..nN started by tools/cluster-up, each on its own free ports and data dir."""
+    """`count` nodes n1..nN started by tools/cluster-up, each on its own free ports and data dir, with `args`."""
 
-    def __init__(self, count):
+    def __init__(self, count, args=()):
         self.count = count
+        self.args = list(args)
         self.dir = tempfile.mkdtemp(prefix="mqhub-cluster-")
         self.mqtt_ports = [free_port() for _ in range(count)]
         self.cluster_ports = [free_port() for _ in range(count)]
@@ -39,7 +40,7 @@ class Cluster:
         self.restarted = []
         cmd = [CLUSTER_UP, str(count), "--dir", self.dir,
                "--mqtt-ports", ",".join(map(str, self.mqtt_ports)),
-               "--cluster-ports", ",".join(map(str, self.cluster_ports)), "--", "--log-level", "info"]
+               "--cluster-ports", ",".join(map(str, self.cluster_ports)), "--", "--log-level", "info", *args]
         # A session of its own, so that stop() can kill every node it started if it does not stop them itself.
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env=dict(os.environ, MQHUB_BIN=mqhub_bin()), start_new_session=True)
@@ -77,6 +78,7 @@ class Cluster:
                 "0", "--http-port", "0", "--cluster-port", str(self.cluster_ports[i - 1]), "--log-level", "info"]
         if i > 1:
             args += ["--join", self.cluster_address(1)]
+        args += self.args
         log = open(os.path.join(self.dir, f"n{i}.log"), "a")
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         self.restarted.append(proc)

@@ -239,8 +239,8 @@ def cluster():
 
     made = []
 
-    def make(count):
-        c = Cluster(count)
+    def make(count, args=()):
+        c = Cluster(count, args)
         made.append(c)
         return c
 

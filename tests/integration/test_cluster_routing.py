@@ -10,10 +10,13 @@ import time
 
 import pytest
 
+import raw_mqtt
 from cluster_helpers import Cluster, wait_until
 from mqtt_helpers import UNDER_MOSQUITTO, V311, Client, mosquitto_pub, mosquitto_sub_once, unique_id
 
 pytestmark = pytest.mark.skipif(UNDER_MOSQUITTO, reason="mqhub only: a cluster of mqhub nodes")
+
+QUOTA_EXCEEDED = 0x97
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +207,64 @@ def test_no_acknowledged_qos1_message_is_lost_for_a_persistent_subscriber_when_a
         got.update(m.payload.decode() for m in subscriber.receive_up_to(100, timeout=0.2))  # duplicates allowed
     lost = [n for n in acknowledged if n not in got]
     assert not lost, f"{len(lost)} acknowledged messages never reached the subscriber: {lost[:20]}"
+
+
+def test_a_qos1_publish_is_acknowledged_only_once_the_subscribers_node_has_stored_it(cluster):
+    # Every store is full (one byte), so a node cannot queue a QoS 1 message for a persistent subscriber. The
+    # subscriber's node refusing it must reach the publisher on another node as PUBACK 0x97, whichever node owns
+    # the topic, rather than a PUBACK for a message no surviving node kept.
+    c = cluster(3, ["--durability", "sync", "--max-store-bytes", "1"])
+    base = unique_id("stored")
+    topics = [f"t{i}/{base}" for i in range(12)]  # several owners: n1, n2 and n3 each own some
+    on2, on1 = c.node(2), c.node(1)
+    subscriber = raw_mqtt.RawClient(on2.host, on2.port)
+    subscriber.connect(client_id=unique_id("keeper"), properties=[(raw_mqtt.SESSION_EXPIRY_INTERVAL, 300)])
+    subscriber.send(raw_mqtt.subscribe(1, [(f"+/{base}", 1)]))
+    subscriber.expect(raw_mqtt.SUBACK)
+    publisher = raw_mqtt.RawClient(on1.host, on1.port)
+    publisher.connect(client_id=unique_id("pub"))
+    deadline = time.monotonic() + 10
+    while True:
+        assert time.monotonic() < deadline, "no QoS 0 probe reached the subscriber on n2"
+        publisher.send(raw_mqtt.publish(topics[0], b"probe"))
+        got = subscriber.read_packet(0.1)
+        if got is not None and got[0] == raw_mqtt.PUBLISH:
+            break
+    reasons = []
+    for packet_id, topic in enumerate(topics, start=1):
+        publisher.send(raw_mqtt.publish(topic, b"kept?", qos=1, packet_id=packet_id))
+        _, body = publisher.expect(raw_mqtt.PUBACK)
+        reasons.append(raw_mqtt.parse_ack(body)[1])
+    assert reasons == [QUOTA_EXCEEDED] * len(topics)
+
+
+def test_a_killed_nodes_persistent_sessions_come_back_with_it(cluster, node_clients):
+    c = cluster(3)
+    base = unique_id("back")
+    topics = [f"t{i}/{base}" for i in range(16)]  # some owned by n3, some by the others
+    client_id = unique_id("sleeper")
+    subscriber = node_clients(c.node(3), client_id=client_id, protocol=V311, clean=False)
+    subscriber.subscribe(f"+/{base}", qos=1)
+    publisher = node_clients(c.node(1))
+    until_routed(publisher, subscriber, topics[0])
+    subscriber.disconnect()
+    for i, topic in enumerate(topics):
+        publisher.publish(topic, f"queued {i}".encode(), qos=1)  # acknowledged once n3 has stored it
+
+    all_three = "cluster: 3 nodes: n1, n2, n3 "
+    rejoined = c.occurrences(1, all_three)
+    c.kill(3)
+    c.restart(3)
+    assert wait_until(lambda: c.occurrences(1, all_three) > rejoined, 30), c.log(1)
+    assert wait_until(lambda: "listening mqtt" in c.log(3).rsplit("node n3", 1)[-1], 30), c.log(3)
+
+    back = node_clients(c.node(3), client_id=client_id, protocol=V311, clean=False)
+    assert back.session_present
+    queued = sorted(m.payload.decode() for m in back.receive_n(len(topics)))
+    assert queued == sorted(f"queued {i}" for i in range(len(topics)))
+    # Its filters reached the others again: new messages on every topic come through.
+    until_routed(publisher, back, topics[0])
+    for i, topic in enumerate(topics):
+        publisher.publish(topic, f"after {i}".encode(), qos=1)
+    after = sorted(m.payload.decode() for m in back.receive_n(len(topics)))
+    assert after == sorted(f"after {i}" for i in range(len(topics)))

@@ -42,4 +42,17 @@ broker_address resolve_broker(const options& o) {
   return b;
 }
 
+std::vector<broker_address> resolve_brokers(const options& o) {
+  if (o.hosts.empty())
+    return {resolve_broker(o)};
+  std::vector<broker_address> brokers;
+  for (const auto& [host, port] : o.hosts) {
+    auto one = o;
+    one.host = host;
+    one.port = port;
+    brokers.push_back(resolve_broker(one));
+  }
+  return brokers;
+}
+
 }  // namespace mqhub::bench

@@ -4,6 +4,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tools/mqhub-bench/options.hpp"
 
@@ -22,5 +23,8 @@ struct broker_address {
 
 /// Resolves --host and, for tls/wss, builds the client TLS context; throws when either fails.
 broker_address resolve_broker(const options& o);
+
+/// The nodes of --hosts, resolved alike; --host alone when it is not given.
+std::vector<broker_address> resolve_brokers(const options& o);
 
 }  // namespace mqhub::bench

@@ -55,6 +55,11 @@ options parse_options(int argc, char** argv) {
   uint32_t subscribers = 0;
   app.add_option("--host", o.host, "broker address")->capture_default_str();
   app.add_option("--port", o.port, "broker MQTT port")->capture_default_str();
+  std::vector<std::string> hosts;
+  app.add_option("--hosts", hosts,
+                 "cluster nodes HOST:PORT,...: publisher i on node i mod N, subscriber j on node j+1 mod N "
+                 "(pairwise: every message crosses nodes); replaces --host and --port")
+      ->delimiter(',');
   app.add_option("--transport", o.transport,
                  "tcp | tls | ws | wss (WebSocket: path /mqtt, subprotocol mqtt; tls/wss: TLS 1.2+, a full "
                  "handshake per connection)")
@@ -106,6 +111,15 @@ options parse_options(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     std::exit(app.exit(e));
+  }
+  for (const auto& host : hosts) {
+    auto colon = host.rfind(':');
+    int port = colon == std::string::npos ? 0 : std::atoi(host.c_str() + colon + 1);
+    if (port <= 0 || port > 65535) {
+      std::fprintf(stderr, "--hosts: %s is not HOST:PORT\n", host.c_str());
+      std::exit(2);
+    }
+    o.hosts.emplace_back(host.substr(0, colon), static_cast<uint16_t>(port));
   }
   o.qos_level = static_cast<net::mqtt::qos>(qos);
   o.version = version == "5" ? net::mqtt::protocol_version::v5 : net::mqtt::protocol_version::v311;

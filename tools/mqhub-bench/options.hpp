@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "net/mqtt/packet.hpp"
 
@@ -21,6 +23,9 @@ const char* to_string(transport_kind t);
 struct options {
   std::string host = "127.0.0.1";
   uint16_t port = 1883;
+  /// Several nodes of a cluster (--hosts HOST:PORT,...): publisher i connects to node i mod N and subscriber
+  /// j to node j+1 mod N, so that in the pairwise scenario every message crosses from one node to another.
+  std::vector<std::pair<std::string, uint16_t>> hosts;
   transport_kind transport = transport_kind::tcp;
   std::string cafile;  // tls/wss: the CA the server certificate is verified against (empty: the system's)
   scenario kind = scenario::pairwise;

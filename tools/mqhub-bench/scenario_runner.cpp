@@ -61,7 +61,7 @@ latency_summary summarize(const latency_histogram& h) {
 
 run_result run_messages(const options& o) {
   run_result r;
-  const auto broker = resolve_broker(o);
+  const auto brokers = resolve_brokers(o);
   run_state state;
   net::io_pool io(o.threads);
   io.run();
@@ -110,15 +110,15 @@ run_result run_messages(const options& o) {
                                                      feedback[i].get()));
   }
 
-  for (auto& s : subscribers)
-    s->start(broker);
+  for (size_t j = 0; j < subscribers.size(); ++j)
+    subscribers[j]->start(brokers[(j + 1) % brokers.size()]);
   if (!wait_for(state, 30, [&] { return state.ready.load() == o.subscribers; })) {
     r.error =
         state.failures.load() != 0 ? state.first_error() : "subscribers did not get their SUBACKs in time";
     return r;
   }
-  for (auto& p : publishers)
-    p->start(broker);
+  for (size_t i = 0; i < publishers.size(); ++i)
+    publishers[i]->start(brokers[i % brokers.size()]);
   if (!wait_for(state, 30, [&] { return state.ready.load() == o.subscribers + o.publishers; })) {
     r.error = state.failures.load() != 0 ? state.first_error() : "publishers did not connect in time";
     return r;

@@ -109,6 +109,13 @@ caf::behavior probe_actor::make_behavior() {
         return log_->may_end;
       },
       [this](const adopt_session& adopted) { log_->adopted.push_back(adopted); },
+      [this](node_deliveries& got) { log_->node_deliveries_got.push_back(std::move(got)); },
+      [this](local_routes& got) { log_->local_routes_got.push_back(std::move(got)); },
+      [this](remote_routes& got) { log_->remote_routes_got.push_back(std::move(got)); },
+      [this](const cluster::forward_ack& got) { log_->forward_acks.push_back(got); },
+      [this](cluster::publish_forward& got) { log_->publish_forwards.push_back(std::move(got)); },
+      [this](cluster::delivery_forward& got) { log_->delivery_forwards.push_back(std::move(got)); },
+      [this](cluster::route_update& got) { log_->route_updates.push_back(std::move(got)); },
   };
 }
 

@@ -21,6 +21,7 @@
 #include "actors/connection_sink.hpp"
 #include "actors/message.hpp"
 #include "actors/messages.hpp"
+#include "cluster/wire_types.hpp"
 #include "net/mqtt/packet.hpp"
 
 /// What the actor tests share: an actor system on CAF's test coordinator, which delivers messages only when
@@ -104,6 +105,14 @@ struct probe_log {
   std::vector<publish_batch> publish_batches;
   std::vector<session_end_request> session_end_requests;
   std::vector<adopt_session> adopted;
+  // As a cluster router, gateway or shard sees them.
+  std::vector<node_deliveries> node_deliveries_got;
+  std::vector<local_routes> local_routes_got;
+  std::vector<remote_routes> remote_routes_got;
+  std::vector<cluster::forward_ack> forward_acks;
+  std::vector<cluster::publish_forward> publish_forwards;
+  std::vector<cluster::delivery_forward> delivery_forwards;
+  std::vector<cluster::route_update> route_updates;
 
   /// Subscribe replies wait for release_atom (as a busy shard's would).
   bool hold_subscribe_replies = false;
@@ -116,7 +125,8 @@ struct probe_log {
 using release_atom = caf::atom_constant<caf::atom("release")>;
 
 /// Stands in for a shard (answers subscribe_request and end_of_session), a session (takes delivery
-/// batches) or a directory (answers session_end_request), and records what it gets.
+/// batches), a directory (answers session_end_request), or a cluster router or another node's gateway, and
+/// records what it gets.
 class probe_actor : public caf::event_based_actor {
  public:
   probe_actor(caf::actor_config& cfg, std::shared_ptr<probe_log> log);
