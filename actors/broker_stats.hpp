@@ -15,6 +15,11 @@ struct broker_stats {
   std::atomic<uint64_t> messages_dropped{0};
   std::atomic<int64_t> subscriptions{0};
   std::atomic<int64_t> retained_messages{0};
+  // The cluster (0 on a single node): members, global shards this node owns, and messages it forwarded to
+  // other nodes (publishes to their owners and deliveries for their subscribers).
+  std::atomic<int64_t> cluster_nodes{0};
+  std::atomic<int64_t> cluster_shards_owned{0};
+  std::atomic<uint64_t> messages_forwarded{0};
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
 };
 

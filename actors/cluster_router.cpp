@@ -21,8 +21,12 @@ constexpr size_t max_messages_per_forward = 1024;
 
 }  // namespace
 
-cluster_router::cluster_router(caf::actor_config& cfg, std::string node_name)
-    : caf::event_based_actor(cfg), node_name_(std::move(node_name)) {}
+cluster_router::cluster_router(caf::actor_config& cfg, std::string node_name,
+                               std::shared_ptr<broker_stats> stats, uint64_t delivery_bytes_limit)
+    : caf::event_based_actor(cfg),
+      node_name_(std::move(node_name)),
+      stats_(std::move(stats)),
+      delivery_bytes_limit_(delivery_bytes_limit) {}
 
 caf::behavior cluster_router::make_behavior() {
   return {
@@ -54,10 +58,11 @@ cluster_router::peer* cluster_router::owner_of(const std::string& topic) {
 }
 
 void cluster_router::forward(publish_batch& batch) {
-  if (batch.inbound_bytes > 0)
-    batch.publisher->routed(batch.inbound_bytes);
-  if (!shards_)
+  if (!shards_) {
+    if (batch.inbound_bytes > 0)
+      batch.publisher->routed(batch.inbound_bytes);
     return;
+  }
   auto now = clock::now();
   local_.resize(shards_->size());
   // Per message: its owner, or null with the local batch it joined and its index there (the placement may
@@ -69,10 +74,16 @@ void cluster_router::forward(publish_batch& batch) {
   };
   std::vector<placed_message> placed;
   placed.reserve(batch.messages.size());
+  peer* first_owner = nullptr;
   for (auto& msg : batch.messages) {
     if (auto* owner = owner_of(msg->topic)) {
+      if (owner->publish_token == 0) {
+        owner->publish_token = ++last_token_;
+        pending_acks_[owner->publish_token].node = owner->name;
+      }
       owner->publishes.push_back(to_wire(*msg, now));
       placed.push_back({owner});
+      first_owner = first_owner != nullptr ? first_owner : owner;
       continue;
     }
     auto shard = shards_->shard_of_topic(msg->topic);
@@ -94,11 +105,13 @@ void cluster_router::forward(publish_batch& batch) {
       it = remote_acks.insert(remote_acks.end(), {where.owner, publish_batch{}});
     it->second.acks.push_back(ack);
   }
+  if (batch.inbound_bytes > 0) {
+    if (first_owner != nullptr)
+      pending_acks_[first_owner->publish_token].inbound.emplace_back(batch.publisher, batch.inbound_bytes);
+    else
+      batch.publisher->routed(batch.inbound_bytes);
+  }
   for (auto& [owner, acks] : remote_acks) {
-    if (owner->publish_token == 0) {
-      owner->publish_token = ++last_token_;
-      pending_acks_[owner->publish_token].node = owner->name;
-    }
     acks.publisher = batch.publisher;
     acks.publisher_session = batch.publisher_session;
     acks.publisher_version = batch.publisher_version;
@@ -146,8 +159,19 @@ void cluster_router::forward_deliveries(node_deliveries& deliveries) {
   }
   auto now = clock::now();
   auto& peer = it->second;
-  for (const auto& msg : deliveries.messages)
+  // A publisher that waits (a token) is held back by its acknowledgement; nothing else is.
+  const bool congested = peer.deliveries_in_flight + peer.delivery_bytes > delivery_bytes_limit_;
+  uint64_t dropped = 0;
+  for (const auto& msg : deliveries.messages) {
+    if (congested && (deliveries.token == 0 || msg->qos_level == net::mqtt::qos::at_most_once)) {
+      ++dropped;
+      continue;
+    }
+    peer.delivery_bytes += msg->topic.size() + msg->payload.size();
     peer.deliveries.push_back(to_wire(*msg, now));
+  }
+  if (dropped > 0)
+    stats_->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
   if (deliveries.token != 0)
     peer.delivery_waiters.emplace_back(std::move(deliveries.shard), deliveries.token);
   schedule_flush();
@@ -155,21 +179,24 @@ void cluster_router::forward_deliveries(node_deliveries& deliveries) {
 
 void cluster_router::flush() {
   flush_scheduled_ = false;
+  uint64_t forwarded = 0;
   for (auto& [name, peer] : peers_) {
+    forwarded += peer.publishes.size() + peer.deliveries.size();
     if (!peer.publishes.empty())
       send(peer.gateway,
            cluster::publish_forward{std::exchange(peer.publish_token, 0), std::exchange(peer.publishes, {})});
     if (peer.deliveries.empty())
       continue;
-    uint64_t token = 0;
-    if (!peer.delivery_waiters.empty()) {
-      token = ++last_token_;
-      auto& pending = pending_acks_[token];
-      pending.node = name;
-      pending.shards = std::exchange(peer.delivery_waiters, {});
-    }
+    uint64_t token = ++last_token_;
+    auto& pending = pending_acks_[token];
+    pending.node = name;
+    pending.shards = std::exchange(peer.delivery_waiters, {});
+    pending.delivery_bytes = std::exchange(peer.delivery_bytes, 0);
+    peer.deliveries_in_flight += pending.delivery_bytes;
     send(peer.gateway, cluster::delivery_forward{token, std::exchange(peer.deliveries, {})});
   }
+  if (forwarded > 0)
+    stats_->messages_forwarded.fetch_add(forwarded, std::memory_order_relaxed);
 }
 
 void cluster_router::acknowledged(const cluster::forward_ack& ack) {
@@ -185,6 +212,10 @@ void cluster_router::acknowledged(const cluster::forward_ack& ack) {
 }
 
 void cluster_router::complete(pending_ack& pending, uint8_t outcome) {
+  for (const auto& [publisher, bytes] : pending.inbound)
+    publisher->routed(bytes);
+  if (auto it = peers_.find(pending.node); it != peers_.end())
+    it->second.deliveries_in_flight -= std::min(it->second.deliveries_in_flight, pending.delivery_bytes);
   auto status = forward_ack_status(outcome);
   for (const auto& publisher : pending.publishers)
     acknowledge_publisher(publisher, status);
@@ -202,6 +233,8 @@ void cluster_router::fail_pending(const std::string& node) {
     }
     for (const auto& publisher : it->second.publishers)
       acknowledge_publisher(publisher, lost);
+    for (const auto& [publisher, bytes] : it->second.inbound)
+      publisher->routed(bytes);
     for (const auto& [shard, token] : it->second.shards)
       send(shard, cluster::forward_ack{token, cluster::forward_ack::taken, 1});
     it = pending_acks_.erase(it);
@@ -220,7 +253,10 @@ void cluster_router::apply(const cluster_view& view) {
     for (size_t shard = 0; shard < owned.size(); ++shard)
       owned[shard] = placement_->owner(shard) == node_name_;
     shards_->set_owned(owned);
+    stats_->cluster_shards_owned.store(std::count(owned.begin(), owned.end(), true),
+                                       std::memory_order_relaxed);
   }
+  stats_->cluster_nodes.store(static_cast<int64_t>(placement_->nodes().size()), std::memory_order_relaxed);
   for (auto it = peers_.begin(); it != peers_.end();) {
     if (view.gateways.contains(it->first)) {
       ++it;

@@ -10,6 +10,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "actors/broker_stats.hpp"
 #include "actors/messages.hpp"
 #include "actors/shard_map.hpp"
 #include "cluster/shard_placement.hpp"
@@ -29,7 +30,10 @@ struct router_shards {
 /// the owner's forward_ack.
 class cluster_router : public caf::event_based_actor {
  public:
-  cluster_router(caf::actor_config& cfg, std::string node_name);
+  /// `delivery_bytes_limit`: deliveries in flight to one node beyond which QoS 0 (and, when no publisher
+  /// waits for it, QoS 1 and 2) is dropped for that node, as for a client that cannot keep up.
+  cluster_router(caf::actor_config& cfg, std::string node_name, std::shared_ptr<broker_stats> stats,
+                 uint64_t delivery_bytes_limit = 8ull << 20);
 
   caf::behavior make_behavior() override;
   void on_exit() override;
@@ -41,16 +45,25 @@ class cluster_router : public caf::event_based_actor {
     caf::actor gateway;
     uint64_t key = 0;  // cluster::stable_hash of its name, as shards know it
     std::vector<cluster::wire_message> publishes;
-    uint64_t publish_token = 0;  // of `publishes`, once any of them waits to be acknowledged
+    uint64_t publish_token = 0;  // of `publishes`
     std::vector<cluster::wire_message> deliveries;
+    uint64_t delivery_bytes = 0;  // of `deliveries`
     std::vector<std::pair<caf::actor, uint64_t>>
         delivery_waiters;  // shards and their tokens, of `deliveries`
+    /// Bytes of deliveries sent to the node and not yet acknowledged: CAF buffers what the link has not
+    /// taken, so this is what bounds the memory a slow node costs this one.
+    uint64_t deliveries_in_flight = 0;
   };
-  /// What waits for the forward_ack of one publish_forward (publishers) or delivery_forward (shards).
+  /// What waits for the forward_ack of one publish_forward or delivery_forward. Every forward is answered:
+  /// the answer is the flow control of the link.
   struct pending_ack {
     std::string node;
     std::vector<publish_batch> publishers;  // acks and where they go, without messages
-    std::vector<std::pair<caf::actor, uint64_t>> shards;
+    /// Publishers' connections and the bytes they read, handed back once the owner took them: a client
+    /// that publishes faster than the owner routes is held back as one whose local shards are busy.
+    std::vector<std::pair<connection_sink_ptr, size_t>> inbound;
+    std::vector<std::pair<caf::actor, uint64_t>> shards;  // waiting for a delivery_forward to be stored
+    uint64_t delivery_bytes = 0;
     uint32_t received = 0;
     uint8_t worst = cluster::forward_ack::taken;
   };
@@ -71,6 +84,7 @@ class cluster_router : public caf::event_based_actor {
   void complete(pending_ack& pending, uint8_t outcome);
 
   std::string node_name_;
+  std::shared_ptr<broker_stats> stats_;
   std::shared_ptr<const shard_map> shards_;
   std::optional<cluster::shard_placement> placement_;
   std::map<std::string, peer> peers_;
@@ -80,6 +94,7 @@ class cluster_router : public caf::event_based_actor {
   /// Per plain filter, how many local shards report subscribers to it (a wildcard filter lives on all).
   std::map<std::string, uint32_t> routes_;
   std::vector<publish_batch> local_;  // scratch of forward
+  uint64_t delivery_bytes_limit_;
 };
 
 }  // namespace mqhub::actors

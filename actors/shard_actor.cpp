@@ -535,8 +535,7 @@ void shard_actor::unsubscribe(const unsubscribe_request& request) {
 }
 
 void shard_actor::route_to_nodes(const message_ptr& msg) {
-  // `$SYS` values are each node's own.
-  if (remote_filters_.empty() || msg->topic.starts_with("$SYS/"))
+  if (remote_filters_.empty())
     return;
   auto add = [&](uint64_t node) {
     auto it = std::find_if(node_batches_.begin(), node_batches_.end(),

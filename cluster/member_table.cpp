@@ -16,6 +16,8 @@ bool member_table::add(const member_info& member) {
   learn_address(member.address);
   alias(member.address, member.name);
   auto [it, inserted] = members_.try_emplace(member.name, member.address);
+  if (leaving_.erase(member.name) > 0)
+    ++version_;
   if (inserted)
     ++version_;
   else
@@ -24,6 +26,7 @@ bool member_table::add(const member_info& member) {
 }
 
 bool member_table::remove(const std::string& name) {
+  leaving_.erase(name);
   if (members_.erase(name) == 0)
     return false;
   ++version_;
@@ -63,10 +66,20 @@ const std::string* member_table::name_at(const std::string& address) const {
   return it == names_.end() ? nullptr : &it->second;
 }
 
+void member_table::set_leaving(const std::string& name) {
+  if ((name == self_.name || contains(name)) && leaving_.insert(name).second)
+    ++version_;
+}
+
 shard_placement member_table::placement() const {
-  std::vector<std::string> names{self_.name};
+  std::vector<std::string> names;
+  if (!leaving(self_.name))
+    names.push_back(self_.name);
   for (const auto& [name, address] : members_)
-    names.push_back(name);
+    if (!leaving(name))
+      names.push_back(name);
+  if (names.empty())
+    names.push_back(self_.name);  // someone must own the shards
   return {std::move(names), version_};
 }
 

@@ -40,7 +40,13 @@ class member_table {
   /// The addresses to dial now: known ones that no connected member has, and not this node's own.
   std::vector<std::string> addresses_to_dial() const;
 
-  /// The shard placement of the current membership.
+  /// Marks a member (or this node) as leaving: it stays connected, but owns no shard from now on. A member
+  /// that is added again is no longer leaving.
+  void set_leaving(const std::string& name);
+  bool leaving(const std::string& name) const { return leaving_.count(name) != 0; }
+
+  /// The shard placement of the current membership, without the members that are leaving (while one is
+  /// left).
   shard_placement placement() const;
   uint64_t version() const { return version_; }
 
@@ -49,6 +55,7 @@ class member_table {
   std::map<std::string, std::string> members_;  // name -> address; this node not included
   std::set<std::string> addresses_;
   std::map<std::string, std::string> names_;  // address -> the node that answered there
+  std::set<std::string> leaving_;
   uint64_t version_ = 1;
 };
 

@@ -71,6 +71,38 @@ caf::behavior membership_actor::make_behavior() {
           table_.alias(member.address, member.name);
         }
       },
+      [this](leave_atom) -> caf::result<bool> {
+        if (!from_this_node())
+          return caf::make_error(caf::sec::invalid_argument, "only the node itself may leave");
+        table_.set_leaving(table_.self().name);
+        changed();
+        if (handles_.empty())
+          return true;
+        auto told = make_response_promise<bool>();
+        auto left = std::make_shared<size_t>(handles_.size());
+        for (const auto& [name, handle] : handles_)
+          request(handle, std::chrono::seconds(2), leave_atom::value, table_.self().name)
+              .then(
+                  [told, left](bool) mutable {
+                    if (--*left == 0)
+                      told.deliver(true);
+                  },
+                  [told, left](caf::error&) mutable {
+                    if (--*left == 0)
+                      told.deliver(true);
+                  });
+        return told;
+      },
+      [this](leave_atom, const std::string& name) {
+        auto sender = caf::actor_cast<caf::actor>(current_sender());
+        auto it = handles_.find(name);
+        if (it != handles_.end() && it->second == sender) {
+          spdlog::info("cluster: {} is leaving", name);
+          table_.set_leaving(name);
+          changed();
+        }
+        return true;
+      },
       [this](dial_atom) {
         if (!from_this_node())
           return;

@@ -126,6 +126,10 @@ typename Inspector::result_type inspect(Inspector& f, route_update& x) {
 using hello_atom = caf::atom_constant<caf::atom("mq_hello")>;
 /// A member tells the others of a node that joined through it: (member_atom, member_info).
 using member_atom = caf::atom_constant<caf::atom("mq_member")>;
+/// A node that stops gracefully: (leave_atom) from the node itself makes its membership actor tell every
+/// member (leave_atom, its name), a request each answers once its placement no longer has the node, so that
+/// nothing new is routed to it while it finishes what it has.
+using leave_atom = caf::atom_constant<caf::atom("mq_leave")>;
 
 /// Registers the wire types with the actor system's configuration, before the system starts.
 void register_wire_types(caf::actor_system_config& config);

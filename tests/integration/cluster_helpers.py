@@ -71,6 +71,10 @@ class Cluster:
     def kill(self, i):
         os.kill(self.pids[f"n{i}"], signal.SIGKILL)
 
+    def terminate(self, i):
+        """SIGTERM: node i stops gracefully."""
+        os.kill(self.pids[f"n{i}"], signal.SIGTERM)
+
     def restart(self, i):
         """Starts node i again as cluster-up did, its output appended to its log."""
         args = [mqhub_bin(), "--node-name", f"n{i}", "--data-dir", os.path.join(self.dir, f"n{i}"), "--bind", HOST,

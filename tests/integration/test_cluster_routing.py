@@ -268,3 +268,42 @@ def test_a_killed_nodes_persistent_sessions_come_back_with_it(cluster, node_clie
         publisher.publish(topic, f"after {i}".encode(), qos=1)
     after = sorted(m.payload.decode() for m in back.receive_n(len(topics)))
     assert after == sorted(f"after {i}" for i in range(len(topics)))
+
+
+def test_each_nodes_sys_topics_and_cluster_figures_reach_every_node(cluster):
+    c = cluster(3, ["--sys-interval", "1"])
+
+    def sys_value(on, node, name):
+        _, lines, _ = mosquitto_sub_once(c.node(on), f"$SYS/broker/{node}/{name}", wait=2)
+        return lines
+
+    for node in ("n1", "n2", "n3"):
+        assert wait_until(lambda: sys_value(2, node, "cluster/nodes") == ["3"]), f"{node}'s cluster/nodes on n2"
+    owned = [int(sys_value(3, node, "cluster/shards owned")[0]) for node in ("n1", "n2", "n3")]
+    assert sum(owned) == 1024, f"every global shard owned once: {owned}"
+    assert sys_value(1, "n3", "uptime")[0].endswith(" seconds")
+
+
+def test_a_node_that_stops_gracefully_hands_its_shards_over_without_refusing_a_publish(cluster, node_clients):
+    c = cluster(3)
+    base = unique_id("leave")
+    topics = [f"t{i}/{base}" for i in range(32)]  # some owned by n3
+    subscriber = node_clients(c.node(2), client_id=unique_id("keeper"), protocol=V311, clean=False)
+    subscriber.subscribe(f"+/{base}", qos=1)
+    publisher = node_clients(c.node(1), protocol=V311)  # a refused publish would close its connection
+    until_routed(publisher, subscriber, topics[0])
+
+    total = 400
+    for n in range(total):
+        if n == total // 4:
+            c.terminate(3)
+        mid = publisher.publish(topics[n % len(topics)], str(n).encode(), qos=1, wait=False)
+        assert wait_until(lambda: publisher.is_published(mid) or publisher.disconnected.is_set(), 10,
+                          interval=0.001)
+        assert not publisher.disconnected.is_set(), f"publish {n} was refused while n3 left"
+    assert wait_until(lambda: "cluster: n3 is leaving" in c.log(1), 10), c.log(1)
+    got = set()
+    deadline = time.monotonic() + 20
+    while len(got) < total and time.monotonic() < deadline:
+        got.update(m.payload.decode() for m in subscriber.receive_up_to(100, timeout=0.2))
+    assert got == {str(n) for n in range(total)}

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/cluster_gateway.hpp"
@@ -20,6 +21,7 @@
 #include "actors/session_directory.hpp"
 #include "actors/shard_actor.hpp"
 #include "actors/sys_topics_actor.hpp"
+#include "cluster/wire_types.hpp"
 #include "net/connection_base.hpp"
 #include "net/io_pool.hpp"
 #include "net/listener.hpp"
@@ -130,7 +132,7 @@ int run_node(const node_options& options) {
   caf::actor cluster_router;
   caf::actor cluster_gateway;
   if (cluster_enabled(options))
-    cluster_router = system.spawn<actors::cluster_router>(node_name);
+    cluster_router = system.spawn<actors::cluster_router>(node_name, stats);
   auto map = std::make_shared<const actors::shard_map>(shards, options.shard_levels, cluster_router);
   if (cluster_router) {
     cluster_gateway = system.spawn<actors::cluster_gateway>(map, cluster_router);
@@ -164,8 +166,8 @@ int run_node(const node_options& options) {
     storage->restore(system, *services);
   caf::actor sys_topics;
   if (options.sys_interval > 0)
-    sys_topics =
-        system.spawn<actors::sys_topics_actor>(map, stats, std::chrono::seconds(options.sys_interval));
+    sys_topics = system.spawn<actors::sys_topics_actor>(
+        map, stats, std::chrono::seconds(options.sys_interval), cluster_router ? node_name : std::string());
   cluster_membership membership;
   // Sessions first (they drain into the shards), then shards; the writer stops once all are gone.
   auto stop_actors = [&] {
@@ -311,6 +313,13 @@ int run_node(const node_options& options) {
 
   signals_context.run();
 
+  if (membership.actor) {
+    // The others stop routing to this node first; what they sent before is still routed here.
+    caf::scoped_actor self{system};
+    self->request(membership.actor, std::chrono::seconds(3), cluster::leave_atom::value)
+        .receive([](bool) {},
+                 [](const caf::error& e) { spdlog::warn("cluster: leaving: {}", to_string(e)); });
+  }
   for (auto& listening : listeners)
     listening->stop();
   close_connections(*services);

@@ -23,7 +23,7 @@ using test_support::probe_log;
 class cluster_router_test : public test_support::actor_test {
  protected:
   cluster_router_test()
-      : router(spawn<cluster_router>(std::string("me"))), gateway(spawn_probe(gateway_log)) {
+      : router(spawn<cluster_router>(std::string("me"), stats)), gateway(spawn_probe(gateway_log)) {
     shards = {spawn_probe(shard_log), spawn_probe(shard_log)};
     map = std::make_shared<const shard_map>(shards, 1, router);
     caf::anon_send(router, router_shards{map});
@@ -95,12 +95,54 @@ TEST_F(cluster_router_test, the_publishes_of_a_burst_leave_for_their_owner_in_on
 
   ASSERT_EQ(gateway_log->publish_forwards.size(), 1u);
   const auto& sent = gateway_log->publish_forwards[0];
-  EXPECT_EQ(sent.token, 0u) << "nothing waits for QoS 0";
+  EXPECT_NE(sent.token, 0u) << "every forward is answered: it is the link's flow control";
   ASSERT_EQ(sent.messages.size(), 3u);
   EXPECT_EQ(sent.messages[0].topic, a);
   EXPECT_EQ(sent.messages[1].topic, b);
   EXPECT_EQ(sent.messages[2].topic, a);
   EXPECT_TRUE(shard_log->publish_batches.empty());
+}
+
+TEST_F(cluster_router_test, a_publishers_bytes_are_handed_back_once_the_owner_has_taken_them) {
+  auto publisher = std::make_shared<fake_sink>();
+  publish_batch batch;
+  batch.messages.push_back(make_test_message(topic_of("other"), "x"));
+  batch.publisher = publisher;
+  batch.inbound_bytes = 100;
+  caf::anon_send(router, std::move(batch));
+  run();
+  EXPECT_EQ(publisher->routed_bytes, 0u) << "a client must not outrun the owner";
+
+  caf::anon_send(router, cluster::forward_ack{gateway_log->publish_forwards[0].token, 0, 1});
+  run();
+  EXPECT_EQ(publisher->routed_bytes, 100u);
+}
+
+TEST_F(cluster_router_test,
+       deliveries_beyond_the_limit_in_flight_to_a_node_are_dropped_unless_a_publisher_waits) {
+  auto limited = spawn<cluster_router>(std::string("me"), stats, 10);
+  caf::anon_send(limited, router_shards{map});
+  caf::anon_send(limited, cluster_view{cluster::shard_placement({"me", "other"}, 1), {{"other", gateway}}});
+  run();
+  auto other = cluster::stable_hash("other");
+  auto waiting = spawn_probe(shard_log);
+  caf::anon_send(limited, node_deliveries{other, {make_test_message("a/1", "more than ten bytes")}, 0, {}});
+  run();
+  ASSERT_EQ(gateway_log->delivery_forwards.size(), 1u);
+  caf::anon_send(limited, node_deliveries{other, {make_test_message("a/2", "dropped")}, 0, {}});
+  caf::anon_send(
+      limited,
+      node_deliveries{other, {make_test_message("a/3", "kept", mqtt::qos::at_least_once)}, 7, waiting});
+  run();
+  ASSERT_EQ(gateway_log->delivery_forwards.size(), 2u);
+  ASSERT_EQ(gateway_log->delivery_forwards[1].messages.size(), 1u);
+  EXPECT_EQ(gateway_log->delivery_forwards[1].messages[0].topic, "a/3");
+  EXPECT_EQ(stats->messages_dropped.load(), 1u);
+
+  caf::anon_send(limited, cluster::forward_ack{gateway_log->delivery_forwards[0].token, 0, 1});
+  caf::anon_send(limited, node_deliveries{other, {make_test_message("a/4", "sent again")}, 0, {}});
+  run();
+  ASSERT_EQ(gateway_log->delivery_forwards.size(), 3u) << "acknowledged: room again";
 }
 
 TEST_F(cluster_router_test, a_message_of_a_shard_this_node_owns_goes_to_the_local_shard_with_its_ack) {

@@ -137,13 +137,6 @@ TEST_F(shard_cluster_test, a_forwarded_message_reaches_local_subscribers_only_an
   EXPECT_EQ((*reply)->retained[0].msg->payload, "from the owner");
 }
 
-TEST_F(shard_cluster_test, sys_topics_stay_on_their_node) {
-  routes(node_a, {"$SYS/#"});
-  publish({make_test_message("$SYS/broker/uptime", "1 seconds", mqtt::qos::at_most_once, true)});
-
-  EXPECT_TRUE(router_log->node_deliveries_got.empty());
-}
-
 TEST_F(shard_cluster_test, each_filter_is_reported_when_its_first_subscriber_comes_and_its_last_goes) {
   auto sink = std::make_shared<fake_sink>();
   auto log = std::make_shared<probe_log>();

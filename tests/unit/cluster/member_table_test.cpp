@@ -45,6 +45,25 @@ TEST(member_table, every_change_makes_a_new_placement_version) {
   EXPECT_GT(table.placement().version(), second);
 }
 
+TEST(member_table, a_leaving_member_stays_connected_but_owns_no_shard) {
+  member_table table({"n1", "h:1"}, {});
+  table.add({"n2", "h:2"});
+  auto before = table.placement().version();
+  table.set_leaving("n2");
+  EXPECT_EQ(table.placement().nodes(), std::vector<std::string>{"n1"});
+  EXPECT_GT(table.placement().version(), before);
+  EXPECT_TRUE(table.addresses_to_dial().empty()) << "still connected: not dialled";
+  EXPECT_EQ(names(table.members()), (std::vector<std::string>{"n1", "n2"}));
+
+  table.set_leaving("n1");
+  EXPECT_EQ(table.placement().nodes(), std::vector<std::string>{"n1"}) << "someone must own the shards";
+
+  table.remove("n2");
+  table.add({"n2", "h:2"});  // back after a restart
+  EXPECT_FALSE(table.leaving("n2"));
+  EXPECT_EQ(table.placement().nodes(), std::vector<std::string>{"n2"}) << "n1 is still leaving";
+}
+
 TEST(member_table, splits_host_and_port) {
   EXPECT_EQ(split_address("127.0.0.1:4370"), std::make_pair(std::string("127.0.0.1"), uint16_t{4370}));
   EXPECT_EQ(split_address("[::1]:4370"), std::make_pair(std::string("::1"), uint16_t{4370}));
