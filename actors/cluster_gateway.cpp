@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/wire_form.hpp"
-#include "cluster/stable_hash.hpp"
+#include "cluster/wire_types.hpp"
 #include "net/mqtt/topic.hpp"
 
 namespace mqhub::actors {
@@ -40,8 +40,12 @@ void cluster_gateway::hand_to_shards(std::vector<cluster::wire_message>& message
     // From a member, which checked it; a topic that is no topic would still have no shard to go to.
     if (!net::mqtt::is_valid_topic_name(wire.topic))
       continue;
+    auto groups = std::move(wire.shared_groups);
     auto msg = from_wire(std::move(wire), now);
-    parts[shards_->shard_of_topic(msg->topic)].messages.push_back(std::move(msg));
+    auto& part = parts[shards_->shard_of_topic(msg->topic)];
+    for (auto& group : groups)
+      part.forwarded_groups.emplace_back(static_cast<uint32_t>(part.messages.size()), std::move(group));
+    part.messages.push_back(std::move(msg));
   }
   uint32_t count = 0;
   for (const auto& part : parts)
@@ -62,23 +66,31 @@ void cluster_gateway::hand_to_shards(std::vector<cluster::wire_message>& message
 }
 
 void cluster_gateway::update_routes(const cluster::route_update& update) {
-  auto node = cluster::stable_hash(update.node);
+  auto node = cluster::node_key(update.node);
   std::vector<remote_routes> per_shard(shards_->size());
   for (auto& routes : per_shard) {
     routes.node = node;
     routes.router = router_;
     routes.replace = update.replace;
   }
+  // A shared subscription lives where its plain filter does.
+  auto plain_of = [](const std::string& filter) {
+    std::string_view group;
+    std::string_view plain;
+    return net::mqtt::split_shared_filter(filter, group, plain) ? plain : std::string_view(filter);
+  };
   for (const auto& filter : update.added) {
     if (!net::mqtt::is_valid_topic_filter(filter)) {
       spdlog::warn("cluster: {} sent an invalid filter; ignored", update.node);
       continue;
     }
-    shards_->for_each_shard_of_filter(filter, [&](size_t s) { per_shard[s].added.push_back(filter); });
+    shards_->for_each_shard_of_filter(plain_of(filter),
+                                      [&](size_t s) { per_shard[s].added.push_back(filter); });
   }
   for (const auto& filter : update.removed)
     if (net::mqtt::is_valid_topic_filter(filter))
-      shards_->for_each_shard_of_filter(filter, [&](size_t s) { per_shard[s].removed.push_back(filter); });
+      shards_->for_each_shard_of_filter(plain_of(filter),
+                                        [&](size_t s) { per_shard[s].removed.push_back(filter); });
   for (size_t i = 0; i < per_shard.size(); ++i) {
     auto& routes = per_shard[i];
     if (routes.replace || !routes.added.empty() || !routes.removed.empty())
@@ -95,7 +107,7 @@ void cluster_gateway::apply(const cluster_view& view) {
       continue;
     // Its subscribers are gone with it; it tells its filters again when it is back.
     for (const auto& shard : shards_->all())
-      send(shard, remote_routes{cluster::stable_hash(name), router_, false, true, {}, {}});
+      send(shard, remote_routes{cluster::node_key(name), router_, false, true, {}, {}});
   }
   members_ = std::move(members);
 }

@@ -8,7 +8,7 @@
 
 #include "actors/publisher_acks.hpp"
 #include "actors/wire_form.hpp"
-#include "cluster/stable_hash.hpp"
+#include "cluster/wire_types.hpp"
 
 namespace mqhub::actors {
 
@@ -162,13 +162,19 @@ void cluster_router::forward_deliveries(node_deliveries& deliveries) {
   // A publisher that waits (a token) is held back by its acknowledgement; nothing else is.
   const bool congested = peer.deliveries_in_flight + peer.delivery_bytes > delivery_bytes_limit_;
   uint64_t dropped = 0;
-  for (const auto& msg : deliveries.messages) {
+  auto group = deliveries.groups.begin();
+  for (uint32_t i = 0; i < deliveries.messages.size(); ++i) {
+    const auto& msg = deliveries.messages[i];
     if (congested && (deliveries.token == 0 || msg->qos_level == net::mqtt::qos::at_most_once)) {
       ++dropped;
+      while (group != deliveries.groups.end() && group->first == i)
+        ++group;
       continue;
     }
     peer.delivery_bytes += msg->topic.size() + msg->payload.size();
-    peer.deliveries.push_back(to_wire(*msg, now));
+    auto& wire = peer.deliveries.emplace_back(to_wire(*msg, now));
+    for (; group != deliveries.groups.end() && group->first == i; ++group)
+      wire.shared_groups.push_back(std::move(group->second));
   }
   if (dropped > 0)
     stats_->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
@@ -275,7 +281,7 @@ void cluster_router::apply(const cluster_view& view) {
     // New, or back under a new gateway: it hears every filter this node's subscribers hold.
     peer.name = name;
     peer.gateway = gateway;
-    peer.key = cluster::stable_hash(name);
+    peer.key = cluster::node_key(name);
     if (!gateway)
       continue;
     cluster::route_update update{node_name_, true, {}, {}};

@@ -43,7 +43,7 @@ class cluster_router : public caf::event_based_actor {
   struct peer {
     std::string name;
     caf::actor gateway;
-    uint64_t key = 0;  // cluster::stable_hash of its name, as shards know it
+    uint64_t key = 0;  // cluster::node_key of its name, as shards know it
     std::vector<cluster::wire_message> publishes;
     uint64_t publish_token = 0;  // of `publishes`
     std::vector<cluster::wire_message> deliveries;

@@ -44,6 +44,9 @@ struct publish_batch {
   /// Routed already by the node that owns the messages' shard, which forwarded them here for this node's
   /// subscribers: they go to those only, and a retained one is kept as this node's copy.
   bool forwarded = false;
+  /// Of forwarded messages: the shared subscriptions (`$share/{group}/{filter}`) the owner chose this node
+  /// for, by message index, ascending; a forwarded message goes to no member of any other group.
+  std::vector<std::pair<uint32_t, std::string>> forwarded_groups;
   /// Forwarded by another node for this node's shards: `relay` hears, as a cluster::forward_ack for `token`,
   /// when the shard has taken (in the durable modes, stored) its `parts`th part of that node's batch.
   struct relay_ack {
@@ -148,7 +151,7 @@ struct subscribe_done {
 /// Cluster gateway → shard: the topic filters another node's subscribers hold, which this shard (of those the
 /// filters belong here) forwards the messages it routes for; a retained message goes to every node it knows.
 struct remote_routes {
-  uint64_t node = 0;     // cluster::stable_hash of the node's name
+  uint64_t node = 0;     // cluster::node_key of the node's name
   caf::actor router;     // this node's cluster_router, which forwards
   bool replace = false;  // forget the node's earlier filters first
   bool gone = false;     // the node left: forget it
@@ -162,6 +165,8 @@ struct remote_routes {
 struct node_deliveries {
   uint64_t node = 0;
   std::vector<message_ptr> messages;
+  /// The shared subscriptions (`$share/{group}/{filter}`) the node was chosen for, by message index.
+  std::vector<std::pair<uint32_t, std::string>> groups;
   uint64_t token = 0;
   caf::actor shard;  // with a token: who waits
 };

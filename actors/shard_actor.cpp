@@ -9,11 +9,21 @@
 #include "actors/scoped_flag.hpp"
 #include "cluster/wire_types.hpp"
 #include "net/mqtt/encoder.hpp"
+#include "net/mqtt/topic.hpp"
 #include "storage/key_encoding.hpp"
 
 namespace mqhub::actors {
 
 namespace mqtt = net::mqtt;
+
+namespace {
+
+/// How the cluster knows a subscription: its filter, or `$share/{group}/{filter}`.
+std::string route_key(const std::string& filter, const std::string& group) {
+  return group.empty() ? filter : "$share/" + group + "/" + filter;
+}
+
+}  // namespace
 
 shard_actor::shard_actor(caf::actor_config& cfg, std::shared_ptr<broker_stats> stats,
                          std::shared_ptr<durable_store> store, size_t write_buffer_limit, queue_limits queue)
@@ -124,7 +134,13 @@ void shard_actor::route(publish_batch& batch) {
   deliveries_expected_ = std::min<size_t>(batch.messages.size(), max_reserved_deliveries);
   last_matches_.topic = nullptr;
   bool exactly_once = false;
-  for (const auto& msg : batch.messages) {
+  scoped_flag forwarding{forwarding_, batch.forwarded};
+  auto group = batch.forwarded_groups.begin();
+  for (uint32_t i = 0; i < batch.messages.size(); ++i) {
+    const auto& msg = batch.messages[i];
+    allowed_groups_.clear();
+    for (; group != batch.forwarded_groups.end() && group->first == i; ++group)
+      allowed_groups_.push_back(&group->second);
     route_one(msg);
     if (router_ && !batch.forwarded)
       route_to_nodes(msg);
@@ -410,18 +426,38 @@ void shard_actor::route_one(const message_ptr& msg) {
   }
   shared_matches_.clear();
   last_matches_.entries.clear();
+  bool matched_group = false;
+  // Another node's members of a group count as one member (its node key): the owner of the topic picks one
+  // member of the group cluster-wide, and a node it picks gives the message to one of its own.
   trie_.match(
       msg->topic,
       [&](const subscription_entry& entry) {
         last_matches_.entries.push_back(entry);
         deliver_plain(entry, msg);
       },
-      [&](const subscription_entry& entry) { shared_matches_.push_back(entry); },
+      [&](const subscription_entry& entry, shared_match group) {
+        matched_group = true;
+        if (forwarding_) {
+          if (!cluster::is_node_key(entry.subscriber) && allowed_group(group))
+            shared_matches_.push_back(entry);
+        } else if (cluster::is_node_key(entry.subscriber)) {
+          auto& batch = node_batch_with(entry.subscriber, msg);
+          batch.groups.emplace_back(static_cast<uint32_t>(batch.messages.size() - 1),
+                                    "$share/" + std::string(group.group) + "/" + std::string(group.filter));
+        } else {
+          shared_matches_.push_back(entry);
+        }
+      },
       [&](const subscription_entry& entry) {
+        // Forwarded here, the message goes to one of this node's own members, online or not.
+        if (cluster::is_node_key(entry.subscriber))
+          return !forwarding_;
+        if (forwarding_)
+          return true;
         auto it = subscribers_.find(entry.subscriber);
         return it != subscribers_.end() && it->second.link.sink != nullptr;
       });
-  last_matches_.topic = shared_matches_.empty() ? &msg->topic : nullptr;
+  last_matches_.topic = matched_group ? nullptr : &msg->topic;
   // A shared subscription is a subscription of its own: never merged with the member's other ones.
   auto msg_qos = static_cast<uint8_t>(msg->qos_level);
   for (const auto& entry : shared_matches_) {
@@ -496,7 +532,7 @@ subscribe_reply shard_actor::subscribe(const subscribe_request& request) {
     bool is_new = trie_.insert(e.filter, e.group, entry);
     if (is_new) {
       ++sub.subscriptions;
-      count_route(e.filter, 1);
+      count_route(route_key(e.filter, e.group), 1);
     }
     // Retained messages go to a new subscriber per retain handling (MQTT-3.3.1-9, -10, -11), never to a
     // shared subscription (MQTT-4.8.2: not sent when a shared subscription is established).
@@ -526,7 +562,7 @@ void shard_actor::unsubscribe(const unsubscribe_request& request) {
   for (const auto& [filter, group] : request.filters) {
     if (trie_.erase(filter, group, id)) {
       --it->second.subscriptions;
-      count_route(filter, -1);
+      count_route(route_key(filter, group), -1);
     }
   }
   if (it->second.subscriptions == 0)
@@ -537,16 +573,7 @@ void shard_actor::unsubscribe(const unsubscribe_request& request) {
 void shard_actor::route_to_nodes(const message_ptr& msg) {
   if (remote_filters_.empty())
     return;
-  auto add = [&](uint64_t node) {
-    auto it = std::find_if(node_batches_.begin(), node_batches_.end(),
-                           [node](const auto& batch) { return batch.node == node; });
-    if (it == node_batches_.end()) {
-      it = node_batches_.emplace(node_batches_.end());
-      it->node = node;
-    }
-    if (it->messages.empty() || it->messages.back() != msg)
-      it->messages.push_back(msg);
-  };
+  auto add = [&](uint64_t node) { node_batch_with(node, msg); };
   if (msg->retain) {
     for (const auto& [node, filters] : remote_filters_)
       add(node);
@@ -590,6 +617,29 @@ void shard_actor::on_node_taken(const cluster::forward_ack& ack) {
   acknowledge(acks, outcome);
 }
 
+node_deliveries& shard_actor::node_batch_with(uint64_t node, const message_ptr& msg) {
+  auto it = std::find_if(node_batches_.begin(), node_batches_.end(),
+                         [node](const auto& batch) { return batch.node == node; });
+  if (it == node_batches_.end()) {
+    it = node_batches_.emplace(node_batches_.end());
+    it->node = node;
+  }
+  if (it->messages.empty() || it->messages.back() != msg)
+    it->messages.push_back(msg);
+  return *it;
+}
+
+bool shard_actor::allowed_group(shared_match group) const {
+  constexpr std::string_view prefix = "$share/";
+  return std::any_of(allowed_groups_.begin(), allowed_groups_.end(), [&](const std::string* key) {
+    std::string_view k = *key;
+    return k.size() == prefix.size() + group.group.size() + 1 + group.filter.size() &&
+           k.starts_with(prefix) && k.substr(prefix.size(), group.group.size()) == group.group &&
+           k[prefix.size() + group.group.size()] == '/' &&
+           k.substr(prefix.size() + group.group.size() + 1) == group.filter;
+  });
+}
+
 void shard_actor::send_node_deliveries(std::vector<node_deliveries>& batches) {
   for (auto& batch : batches)
     caf::anon_send(router_, std::move(batch));
@@ -602,7 +652,7 @@ void shard_actor::update_remote_routes(const remote_routes& update) {
   auto& filters = remote_filters_[update.node];
   if (update.replace || update.gone) {
     for (const auto& filter : filters)
-      remote_trie_.erase(filter, {}, update.node);
+      set_remote_route(update.node, filter, false);
     filters.clear();
   }
   if (update.gone) {
@@ -611,11 +661,28 @@ void shard_actor::update_remote_routes(const remote_routes& update) {
   }
   for (const auto& filter : update.removed)
     if (filters.erase(filter) > 0)
-      remote_trie_.erase(filter, {}, update.node);
-  // The node's subscribers each take what their own subscriptions allow; the node gets everything.
+      set_remote_route(update.node, filter, false);
   for (const auto& filter : update.added)
     if (filters.insert(filter).second)
-      remote_trie_.insert(filter, {}, subscription_entry{update.node, 2, false, true, 0});
+      set_remote_route(update.node, filter, true);
+}
+
+void shard_actor::set_remote_route(uint64_t node, const std::string& filter, bool present) {
+  // A shared subscription makes the node a member of the group; a plain filter goes to remote_trie_.
+  std::string_view group;
+  std::string_view plain;
+  bool shared = mqtt::split_shared_filter(filter, group, plain);
+  if (!shared) {
+    group = {};
+    plain = filter;
+  }
+  auto& trie = shared ? trie_ : remote_trie_;
+  if (!present) {
+    trie.erase(plain, group, node);
+    return;
+  }
+  // The node's subscribers each take what their own subscriptions allow; the node gets everything.
+  trie.insert(plain, group, subscription_entry{node, 2, false, true, 0});
 }
 
 void shard_actor::count_route(const std::string& filter, int delta) {

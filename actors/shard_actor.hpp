@@ -110,6 +110,11 @@ class shard_actor : public caf::event_based_actor {
   /// which remote_waits_ will hold its acknowledgements; 0 when nothing waits for another node.
   uint64_t await_nodes(const publish_batch& batch);
   void send_node_deliveries(std::vector<node_deliveries>& batches);
+  /// The batch of `node` in node_batches_, with `msg` last in it.
+  node_deliveries& node_batch_with(uint64_t node, const message_ptr& msg);
+  /// Whether the owner chose this node for `group` of the forwarded message being routed.
+  bool allowed_group(shared_match group) const;
+  void set_remote_route(uint64_t node, const std::string& filter, bool present);
   void on_node_taken(const cluster::forward_ack& ack);
   void update_remote_routes(const remote_routes& update);
   /// Counts a local subscription to `filter` coming (+1) or going (-1), noting the filters this node's
@@ -153,14 +158,16 @@ class shard_actor : public caf::event_based_actor {
   retained_store retained_;
   std::unordered_map<uint64_t, subscriber> subscribers_;
 
-  // The cluster (see docs/architecture.md "Cluster"): other nodes' filters, keyed by node, and what this
-  // node's own subscribers hold.
+  // The cluster (see docs/architecture.md "Cluster"): other nodes' filters, keyed by node (their shared
+  // subscriptions are members in trie_ under the node's key), and what this node's own subscribers hold.
   caf::actor router_;
   subscription_trie remote_trie_;
   std::unordered_map<uint64_t, std::unordered_set<std::string>> remote_filters_;
   std::unordered_map<std::string, uint32_t> route_counts_;  // plain filter -> local subscriptions to it
   local_routes route_changes_;
-  std::vector<node_deliveries> node_batches_;  // of the batch being routed
+  std::vector<node_deliveries> node_batches_;       // of the batch being routed
+  bool forwarding_ = false;                         // routing a batch the owner forwarded here
+  std::vector<const std::string*> allowed_groups_;  // of the forwarded message being routed
   std::unordered_map<uint64_t, remote_wait> remote_waits_;
   uint64_t last_remote_token_ = 0;
 

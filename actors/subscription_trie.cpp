@@ -136,7 +136,7 @@ bool subscription_trie::insert(std::string_view filter, std::string_view group,
     auto git = std::find_if(n->groups.begin(), n->groups.end(),
                             [&](const shared_group& g) { return g.name == group; });
     if (git == n->groups.end()) {
-      git = n->groups.insert(n->groups.end(), shared_group{std::string{group}, {}, 0});
+      git = n->groups.insert(n->groups.end(), shared_group{std::string{group}, std::string{filter}, {}, 0});
     }
     auto mit = std::find_if(git->members.begin(), git->members.end(),
                             [&](const subscription_entry& e) { return e.subscriber == entry.subscriber; });

@@ -20,6 +20,12 @@ struct subscription_entry {
   uint32_t subscription_id = 0;  // 0: none
 };
 
+/// The shared subscription a member was chosen for: `$share/{group}/{filter}`.
+struct shared_match {
+  std::string_view group;
+  std::string_view filter;
+};
+
 /// The subscription index of a shard: a trie over topic levels holding plain subscriptions and shared
 /// subscription groups (`$share/{group}/{filter}` is stored under `filter`, in group `group`).
 class subscription_trie {
@@ -38,9 +44,10 @@ class subscription_trie {
   bool erase(std::string_view filter, std::string_view group, uint64_t subscriber);
 
   /// Calls `on_plain(const subscription_entry&)` for every plain subscription matching `topic` and
-  /// `on_shared(const subscription_entry&)` once per matching shared group, with the member chosen
-  /// round-robin (so this is non-const). Topics starting with '$' are not matched by a leading wildcard.
-  /// The callbacks must not modify the trie. Recursion depth is the topic's level count.
+  /// `on_shared(const subscription_entry&)` (or `on_shared(const subscription_entry&, shared_match)`) once
+  /// per matching shared group, with the member chosen round-robin (so this is non-const). Topics starting
+  /// with '$' are not matched by a leading wildcard. The callbacks must not modify the trie. Recursion depth
+  /// is the topic's level count.
   template <class OnPlain, class OnShared>
   void match(std::string_view topic, OnPlain&& on_plain, OnShared&& on_shared);
 
@@ -63,6 +70,7 @@ class subscription_trie {
   };
   struct shared_group {
     std::string name;
+    std::string filter;
     std::vector<subscription_entry> members;
     size_t next = 0;  // member that gets the next message
   };

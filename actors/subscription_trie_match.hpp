@@ -1,6 +1,8 @@
 #pragma once
 
 // The template half of subscription_trie, kept apart so the class declaration stays readable.
+#include <type_traits>
+
 #include "actors/subscription_trie.hpp"
 
 namespace mqhub::actors {
@@ -27,7 +29,10 @@ void subscription_trie::match(std::string_view topic, OnPlain&& on_plain, OnShar
       }
     }
     group.next = chosen + 1 == count ? 0 : chosen + 1;
-    on_shared(group.members[chosen]);
+    if constexpr (std::is_invocable_v<OnShared&, const subscription_entry&, shared_match>)
+      on_shared(group.members[chosen], shared_match{group.name, group.filter});
+    else
+      on_shared(group.members[chosen]);
   };
   match_levels(root_, topic, !topic.empty() && topic.front() == '$', on_plain, on_group);
 }

@@ -10,6 +10,8 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "cluster/stable_hash.hpp"
+
 namespace mqhub::cluster {
 
 /// What the nodes of a cluster send each other. These types cross process boundaries, so they are kept apart
@@ -54,6 +56,9 @@ struct wire_message {
   std::string response_topic;
   std::string correlation_data;
   std::vector<std::pair<std::string, std::string>> user_properties;
+  /// In a delivery_forward: the shared subscriptions (`$share/{group}/{filter}`) the owner chose the
+  /// receiving node for, which gives the message to one of its own members of each.
+  std::vector<std::string> shared_groups;
 
   friend bool operator==(const wire_message&, const wire_message&) = default;
 };
@@ -62,7 +67,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wire_message& x) {
   return f(caf::meta::type_name("mqhub::cluster::wire_message"), x.topic, x.payload, x.qos, x.retain,
            x.publisher, x.expires_in_ms, x.present, x.payload_format, x.content_type, x.response_topic,
-           x.correlation_data, x.user_properties);
+           x.correlation_data, x.user_properties, x.shared_groups);
 }
 
 /// Messages a node forwards to the owner of their shard (cluster_router → cluster_gateway), in the order
@@ -106,8 +111,9 @@ typename Inspector::result_type inspect(Inspector& f, forward_ack& x) {
 }
 
 /// The topic filters a node's subscribers hold, as it tells every other node: a node forwards the messages it
-/// routes to each node whose filters match. Shared subscriptions count by their plain filter. `replace` says
-/// that `added` is the whole set (a node that just joined, or came back).
+/// routes to each node whose filters match. A shared subscription goes as `$share/{group}/{filter}`: the
+/// node is one member of that group wherever it is routed. `replace` says that `added` is the whole set (a
+/// node that just joined, or came back).
 struct route_update {
   std::string node;
   bool replace = false;
@@ -118,6 +124,15 @@ struct route_update {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, route_update& x) {
   return f(caf::meta::type_name("mqhub::cluster::route_update"), x.node, x.replace, x.added, x.removed);
+}
+
+/// The key under which a node's subscriptions are kept in another node's shards: apart from the local
+/// subscribers' keys (actor ids), which never have the top bit set.
+inline uint64_t node_key(std::string_view name) {
+  return stable_hash(name) | (uint64_t{1} << 63);
+}
+inline bool is_node_key(uint64_t key) {
+  return (key >> 63) != 0;
 }
 
 /// A node introduces itself to another: (hello_atom, member_info, gateway) answered with (member_info of the

@@ -307,3 +307,38 @@ def test_a_node_that_stops_gracefully_hands_its_shards_over_without_refusing_a_p
     while len(got) < total and time.monotonic() < deadline:
         got.update(m.payload.decode() for m in subscriber.receive_up_to(100, timeout=0.2))
     assert got == {str(n) for n in range(total)}
+
+
+def test_a_shared_group_with_members_on_two_nodes_gives_each_message_to_exactly_one_member(three_nodes,
+                                                                                           node_clients):
+    c = three_nodes
+    base = unique_id("jobs")
+    topics = [f"t{i}/{base}" for i in range(24)]  # owners on every node
+    members = [node_clients(c.node(i)) for i in (2, 3, 3)]
+    for member in members:
+        member.subscribe(f"$share/workers/+/{base}", qos=1)
+    publisher = node_clients(c.node(1))
+    # Until every member's node has told the owners, a message may find fewer members: wait for each to get one.
+    deadline = time.monotonic() + 10
+    got_probe = [False] * len(members)
+    while not all(got_probe):
+        assert time.monotonic() < deadline, f"not every member got a probe: {got_probe}"
+        publisher.publish(topics[0], b"probe")
+        for i, member in enumerate(members):
+            got_probe[i] = got_probe[i] or bool(member.receive_up_to(1, timeout=0.02))
+    for member in members:
+        member.drain(quiet=0.3)
+
+    count = 240
+    for n in range(count):
+        publisher.publish(topics[n % len(topics)], str(n).encode(), qos=1)
+    received = [[] for _ in members]
+    deadline = time.monotonic() + 10
+    while sum(map(len, received)) < count and time.monotonic() < deadline:
+        for i, member in enumerate(members):
+            received[i] += [m.payload.decode() for m in member.receive_up_to(count, timeout=0.05)]
+    for i, member in enumerate(members):
+        received[i] += [m.payload.decode() for m in member.drain(quiet=0.3)]  # duplicates, if any
+    everything = [p for payloads in received for p in payloads]
+    assert sorted(everything, key=int) == [str(n) for n in range(count)], "each message to exactly one member"
+    assert all(payloads for payloads in received), f"a member got nothing: {[len(p) for p in received]}"

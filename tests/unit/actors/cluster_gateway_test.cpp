@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "actor_test_support.hpp"
-#include "cluster/stable_hash.hpp"
+#include "cluster/wire_types.hpp"
 
 // The cluster gateway on CAF's test coordinator: probes stand in for this node's shards (one log each) and
 // for the sending node's router.
@@ -99,7 +99,7 @@ TEST_F(cluster_gateway_test,
   auto& pinned_log = shard_logs[pinned];
   auto& other_log = shard_logs[1 - pinned];
   ASSERT_EQ(pinned_log->remote_routes_got.size(), 1u);
-  EXPECT_EQ(pinned_log->remote_routes_got[0].node, cluster::stable_hash("n2"));
+  EXPECT_EQ(pinned_log->remote_routes_got[0].node, cluster::node_key("n2"));
   EXPECT_EQ(pinned_log->remote_routes_got[0].added, (std::vector<std::string>{a, "+/x"}));
   ASSERT_EQ(other_log->remote_routes_got.size(), 1u);
   EXPECT_EQ(other_log->remote_routes_got[0].added, std::vector<std::string>{"+/x"});

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "actor_test_support.hpp"
-#include "cluster/stable_hash.hpp"
+#include "cluster/wire_types.hpp"
 
 // The cluster router on CAF's test coordinator: probes stand in for this node's shards and for the other
 // node's gateway, a fake_sink for the publisher's connection.
@@ -124,15 +124,16 @@ TEST_F(cluster_router_test,
   caf::anon_send(limited, router_shards{map});
   caf::anon_send(limited, cluster_view{cluster::shard_placement({"me", "other"}, 1), {{"other", gateway}}});
   run();
-  auto other = cluster::stable_hash("other");
+  auto other = cluster::node_key("other");
   auto waiting = spawn_probe(shard_log);
-  caf::anon_send(limited, node_deliveries{other, {make_test_message("a/1", "more than ten bytes")}, 0, {}});
+  caf::anon_send(limited,
+                 node_deliveries{other, {make_test_message("a/1", "more than ten bytes")}, {}, 0, {}});
   run();
   ASSERT_EQ(gateway_log->delivery_forwards.size(), 1u);
-  caf::anon_send(limited, node_deliveries{other, {make_test_message("a/2", "dropped")}, 0, {}});
+  caf::anon_send(limited, node_deliveries{other, {make_test_message("a/2", "dropped")}, {}, 0, {}});
   caf::anon_send(
       limited,
-      node_deliveries{other, {make_test_message("a/3", "kept", mqtt::qos::at_least_once)}, 7, waiting});
+      node_deliveries{other, {make_test_message("a/3", "kept", mqtt::qos::at_least_once)}, {}, 7, waiting});
   run();
   ASSERT_EQ(gateway_log->delivery_forwards.size(), 2u);
   ASSERT_EQ(gateway_log->delivery_forwards[1].messages.size(), 1u);
@@ -140,7 +141,7 @@ TEST_F(cluster_router_test,
   EXPECT_EQ(stats->messages_dropped.load(), 1u);
 
   caf::anon_send(limited, cluster::forward_ack{gateway_log->delivery_forwards[0].token, 0, 1});
-  caf::anon_send(limited, node_deliveries{other, {make_test_message("a/4", "sent again")}, 0, {}});
+  caf::anon_send(limited, node_deliveries{other, {make_test_message("a/4", "sent again")}, {}, 0, {}});
   run();
   ASSERT_EQ(gateway_log->delivery_forwards.size(), 3u) << "acknowledged: room again";
 }
@@ -223,9 +224,10 @@ TEST_F(cluster_router_test, the_filters_of_this_nodes_subscribers_reach_other_no
 TEST_F(cluster_router_test, a_shard_waiting_for_a_node_that_left_waits_no_more) {
   auto waiting_log = std::make_shared<probe_log>();
   auto waiting = spawn_probe(waiting_log);
-  auto other = cluster::stable_hash("other");
+  auto other = cluster::node_key("other");
   caf::anon_send(
-      router, node_deliveries{other, {make_test_message("a/1", "x", mqtt::qos::at_least_once)}, 5, waiting});
+      router,
+      node_deliveries{other, {make_test_message("a/1", "x", mqtt::qos::at_least_once)}, {}, 5, waiting});
   run();
   ASSERT_EQ(gateway_log->delivery_forwards.size(), 1u);
   EXPECT_NE(gateway_log->delivery_forwards[0].token, 0u);

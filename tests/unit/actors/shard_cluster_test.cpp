@@ -19,8 +19,8 @@ using test_support::fake_sink;
 using test_support::make_test_message;
 using test_support::probe_log;
 
-constexpr uint64_t node_a = 11;
-constexpr uint64_t node_b = 22;
+const uint64_t node_a = cluster::node_key("a");
+const uint64_t node_b = cluster::node_key("b");
 
 class shard_cluster_test : public test_support::actor_test {
  protected:
@@ -135,6 +135,45 @@ TEST_F(shard_cluster_test, a_forwarded_message_reaches_local_subscribers_only_an
   ASSERT_TRUE(reply->has_value());
   ASSERT_EQ((*reply)->retained.size(), 1u);
   EXPECT_EQ((*reply)->retained[0].msg->payload, "from the owner");
+}
+
+TEST_F(shard_cluster_test, a_shared_group_gives_each_message_to_one_member_cluster_wide) {
+  routes(node_a, {"$share/g/jobs/#"});  // node A has members of the group
+  auto sink = std::make_shared<fake_sink>();
+  auto log = std::make_shared<probe_log>();
+  subscribe_local("$share/g/jobs/#", sink, log);
+  publish({make_test_message("jobs/1", "1"), make_test_message("jobs/2", "2"),
+           make_test_message("jobs/3", "3"), make_test_message("jobs/4", "4")});
+
+  EXPECT_EQ(sink->publishes().size(), 2u) << "the local member gets every other message";
+  ASSERT_EQ(forwarded()[node_a].size(), 2u);
+  ASSERT_EQ(router_log->node_deliveries_got.size(), 1u);
+  const auto& batch = router_log->node_deliveries_got[0];
+  ASSERT_EQ(batch.groups.size(), 2u);
+  EXPECT_EQ(batch.groups[0], (std::pair<uint32_t, std::string>{0, "$share/g/jobs/#"}));
+  EXPECT_EQ(batch.groups[1], (std::pair<uint32_t, std::string>{1, "$share/g/jobs/#"}));
+}
+
+TEST_F(shard_cluster_test, a_forwarded_message_goes_to_one_local_member_of_each_group_the_owner_chose) {
+  routes(node_a, {"$share/g/jobs/#"});  // another node's member: never chosen here
+  auto g1 = std::make_shared<fake_sink>();
+  auto g2 = std::make_shared<fake_sink>();
+  auto h = std::make_shared<fake_sink>();
+  auto log = std::make_shared<probe_log>();
+  subscribe_local("$share/g/jobs/#", g1, log);
+  subscribe_local("$share/g/jobs/#", g2, log);
+  subscribe_local("$share/h/jobs/#", h, log);
+  publish_batch batch;
+  batch.messages = {make_test_message("jobs/1", "1"), make_test_message("jobs/2", "2")};
+  batch.forwarded = true;
+  batch.forwarded_groups = {{0, "$share/g/jobs/#"}, {1, "$share/g/jobs/#"}};
+  caf::anon_send(shard, std::move(batch));
+  run();
+
+  EXPECT_EQ(g1->publishes().size(), 1u);
+  EXPECT_EQ(g2->publishes().size(), 1u);
+  EXPECT_TRUE(h->publishes().empty()) << "the owner chose another node for group h";
+  EXPECT_TRUE(router_log->node_deliveries_got.empty());
 }
 
 TEST_F(shard_cluster_test, each_filter_is_reported_when_its_first_subscriber_comes_and_its_last_goes) {
