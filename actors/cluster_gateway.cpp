@@ -11,8 +11,11 @@
 namespace mqhub::actors {
 
 cluster_gateway::cluster_gateway(caf::actor_config& cfg, std::shared_ptr<const shard_map> shards,
-                                 caf::actor router)
-    : caf::event_based_actor(cfg), shards_(std::move(shards)), router_(std::move(router)) {}
+                                 caf::actor router, caf::actor locator)
+    : caf::event_based_actor(cfg),
+      shards_(std::move(shards)),
+      router_(std::move(router)),
+      locator_(std::move(locator)) {}
 
 caf::behavior cluster_gateway::make_behavior() {
   return {
@@ -23,6 +26,9 @@ caf::behavior cluster_gateway::make_behavior() {
         hand_to_shards(batch.messages, true, caf::actor_cast<caf::actor>(current_sender()), batch.token);
       },
       [this](const cluster::route_update& update) { update_routes(update); },
+      [this](cluster::retained_copies& copies) { keep_retained(copies); },
+      [this](cluster::client_arrival& arrival) { forward_to_locator(std::move(arrival)); },
+      [this](cluster::client_taken_over& taken) { forward_to_locator(std::move(taken)); },
       [this](const cluster_view& view) { apply(view); },
   };
 }
@@ -30,6 +36,7 @@ caf::behavior cluster_gateway::make_behavior() {
 void cluster_gateway::on_exit() {
   shards_ = nullptr;
   router_ = nullptr;
+  locator_ = nullptr;
 }
 
 void cluster_gateway::hand_to_shards(std::vector<cluster::wire_message>& messages, bool forwarded,
@@ -63,6 +70,20 @@ void cluster_gateway::hand_to_shards(std::vector<cluster::wire_message>& message
       part.relay = publish_batch::relay_ack{relay, token, count};
     send((*shards_)[i], std::move(part));
   }
+}
+
+void cluster_gateway::keep_retained(cluster::retained_copies& copies) {
+  auto now = clock::now();
+  std::vector<restore_retained> per_shard(shards_->size());
+  for (auto& wire : copies.messages) {
+    if (!net::mqtt::is_valid_topic_name(wire.topic))
+      continue;
+    auto msg = from_wire(std::move(wire), now);
+    per_shard[shards_->shard_of_topic(msg->topic)].messages.push_back(std::move(msg));
+  }
+  for (size_t i = 0; i < per_shard.size(); ++i)
+    if (!per_shard[i].messages.empty())
+      caf::anon_send((*shards_)[i], std::move(per_shard[i]));
 }
 
 void cluster_gateway::update_routes(const cluster::route_update& update) {

@@ -253,7 +253,7 @@ void cluster_router::fail_pending(const std::string& node) {
 }
 
 void cluster_router::apply(const cluster_view& view) {
-  placement_ = view.placement;
+  auto previous = std::exchange(placement_, view.placement);
   if (shards_) {
     std::vector<bool> owned(placement_->shard_count());
     for (size_t shard = 0; shard < owned.size(); ++shard)
@@ -288,6 +288,37 @@ void cluster_router::apply(const cluster_view& view) {
     for (const auto& [filter, count] : routes_)
       update.added.push_back(filter);
     send(gateway, std::move(update));
+    send_retained_copies(name, previous ? *previous : *placement_);
+  }
+}
+
+void cluster_router::send_retained_copies(const std::string& node, const cluster::shard_placement& before) {
+  // While it was away, this node owned some of its shards and took their updates; it may own others now.
+  if (!shards_)
+    return;
+  auto owned_here = [this, before](const std::string& topic) {
+    auto shard = shards_->global_shard_of_topic(topic);
+    return before.owner(shard) == node_name_ || (placement_ && placement_->owner(shard) == node_name_);
+  };
+  for (const auto& shard : shards_->all()) {
+    request(shard, caf::infinite, retained_snapshot{})
+        .then(
+            [this, node, owned_here](retained_snapshot_reply& reply) {
+              auto it = peers_.find(node);
+              if (it == peers_.end() || !it->second.gateway)
+                return;
+              auto now = clock::now();
+              cluster::retained_copies copies;
+              for (const auto& msg : reply.messages)
+                if (owned_here(msg->topic))
+                  copies.messages.push_back(to_wire(*msg, now));
+              if (copies.messages.empty())
+                return;
+              // Deliveries routed before the snapshot go first: an older update must not replace it there.
+              flush();
+              send(it->second.gateway, std::move(copies));
+            },
+            [](const caf::error&) {});  // a shard that is stopping
   }
 }
 

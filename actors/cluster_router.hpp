@@ -73,6 +73,8 @@ class cluster_router : public caf::event_based_actor {
   void acknowledged(const cluster::forward_ack& ack);
   void apply(const cluster_view& view);
   void report(const local_routes& changes);
+  /// The retained messages of the shards this node owned `before` `node` joined, or owns now, to `node`.
+  void send_retained_copies(const std::string& node, const cluster::shard_placement& before);
   /// The peer that owns `topic`'s shard, or null when this node does (or the owner cannot be reached).
   peer* owner_of(const std::string& topic);
   /// Flushes at once when a peer's batch is full, else behind what the mailbox holds.

@@ -179,6 +179,14 @@ struct local_routes {
   std::vector<std::string> removed;
 };
 
+/// Cluster router → shard (request): the retained messages routed here since this node started (not those read
+/// back from its store or sent by another node, which may be older than what the cluster has), for a node
+/// that joined.
+struct retained_snapshot {};
+struct retained_snapshot_reply {
+  std::vector<message_ptr> messages;
+};
+
 /// Cluster router → shard: report local_routes to `router` from now on.
 struct attach_router {
   caf::actor router;
@@ -316,10 +324,25 @@ struct will_delay_tick {
 /// Stores the inflight state of the QoS 1 deliveries still unacknowledged.
 struct inflight_state_tick {};
 
+/// Directory → session: its client connected at another node of the cluster (session_locator). The session
+/// ends here: its connection, if any, gets DISCONNECT 0x8E, and its will is published, once.
+struct taken_over_elsewhere {};
+
+/// Connection → session locator: a client connected here.
+struct client_connected {
+  std::string client_id;
+};
+
+/// Session locator → directory: end the session of a client that connected at another node.
+struct take_over_from_elsewhere {
+  std::string client_id;
+};
+
 /// The session's less frequent messages, behind one handler: each handler in an actor's behaviour costs
 /// every session about 45 bytes.
-using session_event = std::variant<connection_closed, session_expiry_tick, will_delay_tick,
-                                   inbound_qos2_outcome, start_timers, inflight_state_tick>;
+using session_event =
+    std::variant<connection_closed, session_expiry_tick, will_delay_tick, inbound_qos2_outcome, start_timers,
+                 inflight_state_tick, taken_over_elsewhere>;
 
 }  // namespace mqhub::actors
 
@@ -347,3 +370,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::node_deliveries)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::local_routes)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::attach_router)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::cluster_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::retained_snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::client_connected)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::take_over_from_elsewhere)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::retained_snapshot_reply)

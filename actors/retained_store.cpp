@@ -17,7 +17,7 @@ retained_store& retained_store::operator=(retained_store&& other) noexcept {
   return *this;
 }
 
-void retained_store::set(message_ptr msg) {
+void retained_store::set(message_ptr msg, bool restored) {
   if (msg->payload.empty()) {
     clear(msg->topic);
     return;
@@ -46,6 +46,7 @@ void retained_store::set(message_ptr msg) {
     ++size_;
   }
   n->msg = std::move(msg);
+  n->restored = restored;
 }
 
 void retained_store::clear(std::string_view topic) {

@@ -21,13 +21,21 @@ class retained_store {
   retained_store& operator=(retained_store&&) noexcept;
 
   /// Stores `msg` under its topic, replacing the previous one; an empty payload clears the topic
-  /// (MQTT-3.3.1-6, -7).
-  void set(message_ptr msg);
+  /// (MQTT-3.3.1-6, -7). `restored`: read back from the store, or a copy another node sent, rather than
+  /// routed here since this process started.
+  void set(message_ptr msg, bool restored = false);
 
   /// Calls `visit(const message_ptr&)` for each retained message whose topic matches the plain filter
   /// `filter`; topics starting with '$' are not matched by a leading wildcard.
   template <class Visit>
   void match(std::string_view filter, Visit&& visit) const;
+
+  /// Calls `visit(const message_ptr&)` for every retained message routed here since this process started
+  /// (see set).
+  template <class Visit>
+  void for_each_routed_here(Visit&& visit) const {
+    visit_routed_here(root_, visit);
+  }
 
   size_t size() const { return size_; }
 
@@ -44,6 +52,7 @@ class retained_store {
   struct node {
     std::unique_ptr<children> kids;  // null for leaves, which are most nodes
     message_ptr msg;
+    bool restored = false;
     bool empty() const { return !kids && !msg; }
   };
   struct children {
@@ -56,6 +65,14 @@ class retained_store {
 
   template <class Visit>
   static void visit_all(const node& n, Visit& visit);
+  template <class Visit>
+  static void visit_routed_here(const node& n, Visit& visit) {
+    if (n.msg && !n.restored)
+      visit(n.msg);
+    if (n.kids)
+      for (const auto& [level, child] : n.kids->map)
+        visit_routed_here(child, visit);
+  }
   template <class Visit>
   static void match_levels(const node& n, std::string_view rest, bool at_root, Visit& visit);
 

@@ -61,6 +61,8 @@ void session_actor::handle_event(const session_event& event) {
           on_inbound_qos2_outcome(e);
         else if constexpr (std::is_same_v<event_type, start_timers>)
           start_restored_timers();
+        else if constexpr (std::is_same_v<event_type, taken_over_elsewhere>)
+          on_taken_over_elsewhere();
         else if constexpr (std::is_same_v<event_type, inflight_state_tick>)
           on_inflight_state_tick();
         else
@@ -210,6 +212,13 @@ void session_actor::on_will_delay(const will_delay_tick& tick) {
 void session_actor::on_session_expiry(const session_expiry_tick& tick) {
   if (tick.epoch == epoch_ && !sink_)
     end_session();
+}
+
+void session_actor::on_taken_over_elsewhere() {
+  // The client's session is the one it has at the other node now (until sessions move with their client,
+  // a new one): this copy must not live on beside it, nor deliver its queue to a later connection here.
+  disconnect(mqtt::reason_code::session_taken_over, {});
+  end_session();
 }
 
 void session_actor::end_session() {

@@ -55,6 +55,7 @@ class session_actor : public caf::event_based_actor {
   void on_session_expiry(const session_expiry_tick& tick);
   void on_will_delay(const will_delay_tick& tick);
   void end_session();
+  void on_taken_over_elsewhere();
   void publish_will();
   void clear_subscriptions();
   /// Empties the subscriptions and returns the unsubscribe request for each shard.

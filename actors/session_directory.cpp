@@ -43,6 +43,10 @@ caf::behavior session_directory::make_behavior() {
         std::lock_guard guard{table_->mutex};
         return drain_sessions();
       },
+      [this](const take_over_from_elsewhere& taken) {
+        std::lock_guard guard{table_->mutex};
+        take_over_from(taken.client_id);
+      },
       [this](start_timers) {
         std::lock_guard guard{table_->mutex};
         for (const auto& [client_id, e] : sessions_)
@@ -91,6 +95,23 @@ void session_directory::connect(connect_request& request) {
   }
   ++e.attach_count;
   send(e.session, std::move(request));
+}
+
+void session_directory::take_over_from(const std::string& client_id) {
+  auto it = sessions_.find(client_id);
+  if (it == sessions_.end())
+    return;
+  auto& e = it->second;
+  if (e.dormant.sink)
+    take_over_dormant(e);
+  if (e.session)
+    send(e.session, session_event{taken_over_elsewhere{}});
+  else
+    sessions_.erase(it);
+}
+
+size_t directory_index_of(std::string_view client_id, size_t directories) {
+  return std::hash<std::string_view>{}(client_id) % directories;
 }
 
 void session_directory::take_over_dormant(entry& e) {

@@ -37,6 +37,8 @@ class session_directory : public caf::event_based_actor {
   /// A new connection for a dormant session's client id: the old one is told and closed, and the will goes
   /// out (the session ends now, MQTT-3.1.4-3).
   void take_over_dormant(entry& e);
+  /// Its client connected at another node: the session here ends (see taken_over_elsewhere).
+  void take_over_from(const std::string& client_id);
   bool may_end(const session_end_request& request);
   void forget_failed(const caf::down_msg& down);
   caf::result<bool> restore(restore_sessions& restore);
@@ -50,6 +52,9 @@ class session_directory : public caf::event_based_actor {
   std::shared_ptr<session_table> table_;
   std::unordered_map<std::string, entry>& sessions_;  // table_'s, used under its mutex
 };
+
+/// Which of `directories` directories keeps the sessions of `client_id`.
+size_t directory_index_of(std::string_view client_id, size_t directories);
 
 /// Wakes the dormant session of `sink`'s client on the calling thread, as the directory of `table` would:
 /// starts its actor and hands it the connection, under the table's mutex; the directory adopts it. A

@@ -84,11 +84,19 @@ caf::behavior shard_actor::make_behavior() {
         router_ = attach.router;
         report_routes();
       },
+      [this](retained_snapshot) {
+        std::lock_guard guard{mutex_};
+        retained_snapshot_reply reply;
+        reply.messages.reserve(retained_.size());
+        retained_.for_each_routed_here([&](const message_ptr& msg) { reply.messages.push_back(msg); });
+        return reply;
+      },
       [this](const restore_retained& restore) {
         std::lock_guard guard{mutex_};
+        auto before = static_cast<int64_t>(retained_.size());
         for (const auto& msg : restore.messages)
-          retained_.set(msg);
-        stats_->retained_messages.fetch_add(static_cast<int64_t>(restore.messages.size()),
+          retained_.set(msg, true);
+        stats_->retained_messages.fetch_add(static_cast<int64_t>(retained_.size()) - before,
                                             std::memory_order_relaxed);
         return true;
       },

@@ -10,6 +10,9 @@ void register_wire_types(caf::actor_system_config& config) {
   config.add_message_type<publish_forward>("mqhub::cluster::publish_forward");
   config.add_message_type<delivery_forward>("mqhub::cluster::delivery_forward");
   config.add_message_type<forward_ack>("mqhub::cluster::forward_ack");
+  config.add_message_type<retained_copies>("mqhub::cluster::retained_copies");
+  config.add_message_type<client_arrival>("mqhub::cluster::client_arrival");
+  config.add_message_type<client_taken_over>("mqhub::cluster::client_taken_over");
   config.add_message_type<route_update>("mqhub::cluster::route_update");
 }
 

@@ -96,6 +96,39 @@ typename Inspector::result_type inspect(Inspector& f, delivery_forward& x) {
   return f(caf::meta::type_name("mqhub::cluster::delivery_forward"), x.token, x.messages);
 }
 
+/// The retained messages of the shards a node owns, for a node that just joined or came back: it keeps them
+/// as its copies (it may have missed updates while it was away), and delivers none of them.
+struct retained_copies {
+  std::vector<wire_message> messages;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retained_copies& x) {
+  return f(caf::meta::type_name("mqhub::cluster::retained_copies"), x.messages);
+}
+
+/// A client connected at `node`: to the node that keeps track of its client id (actors::session_locator).
+struct client_arrival {
+  std::string client_id;
+  std::string node;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_arrival& x) {
+  return f(caf::meta::type_name("mqhub::cluster::client_arrival"), x.client_id, x.node);
+}
+
+/// To the node a client was at before it connected at another: its session there ends, and its connection
+/// there, if any, gets DISCONNECT 0x8E (session taken over).
+struct client_taken_over {
+  std::string client_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_taken_over& x) {
+  return f(caf::meta::type_name("mqhub::cluster::client_taken_over"), x.client_id);
+}
+
 /// The answer to a publish_forward or delivery_forward with a token: one of the receiver's `parts` shards
 /// took (stored) its part of the batch.
 struct forward_ack {

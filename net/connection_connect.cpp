@@ -136,6 +136,8 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
           [&](actors::connect_request& forwarded) {
             caf::anon_send(services_->directory_of(client_id_), std::move(forwarded));
           });
+  if (services_->locator)
+    caf::anon_send(services_->locator, actors::client_connected{std::string(client_id_.view())});
 }
 
 }  // namespace mqhub::net

@@ -49,6 +49,8 @@ struct node_services {
   /// What the sessions a connection starts itself share (see actors::wake_dormant_session).
   std::shared_ptr<const actors::session_context> sessions;
   std::vector<caf::actor> directories;
+  /// In a cluster: told of every CONNECT, so that a client has one session cluster-wide (null otherwise).
+  caf::actor locator;
   std::vector<std::shared_ptr<actors::session_table>> session_tables;  // one per directory, by the same index
   std::shared_ptr<actors::broker_stats> stats;
   std::shared_ptr<access_policy> access;

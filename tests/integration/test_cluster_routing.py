@@ -342,3 +342,47 @@ def test_a_shared_group_with_members_on_two_nodes_gives_each_message_to_exactly_
     everything = [p for payloads in received for p in payloads]
     assert sorted(everything, key=int) == [str(n) for n in range(count)], "each message to exactly one member"
     assert all(payloads for payloads in received), f"a member got nothing: {[len(p) for p in received]}"
+
+
+def test_a_node_that_was_away_gets_the_retained_messages_set_meanwhile(cluster):
+    c = cluster(3)
+    base = unique_id("away")
+    topics = [f"t{i}/{base}" for i in range(12)]  # n3 owns some of them when it is there
+    for topic in topics:
+        mosquitto_pub(c.node(1), topic, "old", qos=1, retain=True)
+    assert wait_until(lambda: retained_on(c.node(3), f"+/{base}", len(topics)) == ["old"] * len(topics))
+
+    all_three = "cluster: 3 nodes: n1, n2, n3 "
+    rejoined = c.occurrences(1, all_three)
+    c.kill(3)
+    assert wait_until(lambda: "cluster: lost n3" in c.log(1), 10), c.log(1)
+    for topic in topics:
+        mosquitto_pub(c.node(1), topic, "new", qos=1, retain=True)
+    c.restart(3)
+    assert wait_until(lambda: c.occurrences(1, all_three) > rejoined, 30), c.log(1)
+    assert wait_until(lambda: "listening mqtt" in c.log(3).rsplit("node n3", 1)[-1], 30), c.log(3)
+    for i in (1, 2, 3):
+        assert wait_until(lambda: retained_on(c.node(i), f"+/{base}", len(topics)) == ["new"] * len(topics)), \
+            f"n{i}: {retained_on(c.node(i), f'+/{base}', len(topics))}"
+
+
+def test_a_client_that_connects_at_another_node_takes_over_and_its_will_is_published_once(three_nodes,
+                                                                                         node_clients):
+    c = three_nodes
+    client_id = unique_id("roamer")
+    will_topic = f"will/{client_id}"
+    watcher = node_clients(c.node(3))
+    watcher.subscribe(will_topic, qos=1)
+    until_routed(node_clients(c.node(1)), watcher, will_topic)
+
+    on1 = c.node(1)
+    first = raw_mqtt.RawClient(on1.host, on1.port)
+    first.connect(client_id=client_id, will=(will_topic, b"gone", 1, False))
+    second = node_clients(c.node(2), client_id=client_id)
+    packets = first.wait_closed(10)
+    assert packets is not None, "the connection at n1 was not taken over"
+    disconnects = [raw_mqtt.parse_disconnect(body)[0] for kind, _, body in packets if kind == raw_mqtt.DISCONNECT]
+    assert disconnects == [0x8E], f"expected DISCONNECT 0x8E (session taken over), got {disconnects}"
+    assert watcher.receive().payload == b"gone"
+    watcher.assert_nothing_for(1.0, "the will once")
+    assert not second.disconnected.is_set()

@@ -19,6 +19,7 @@
 #include "actors/cluster_gateway.hpp"
 #include "actors/cluster_router.hpp"
 #include "actors/session_directory.hpp"
+#include "actors/session_locator.hpp"
 #include "actors/shard_actor.hpp"
 #include "actors/sys_topics_actor.hpp"
 #include "cluster/wire_types.hpp"
@@ -135,7 +136,6 @@ int run_node(const node_options& options) {
     cluster_router = system.spawn<actors::cluster_router>(node_name, stats);
   auto map = std::make_shared<const actors::shard_map>(shards, options.shard_levels, cluster_router);
   if (cluster_router) {
-    cluster_gateway = system.spawn<actors::cluster_gateway>(map, cluster_router);
     caf::anon_send(cluster_router, actors::router_shards{map});
     // Before the restore registers any subscription: a shard counts what the cluster must hear of from then.
     for (const auto& shard : shards)
@@ -161,6 +161,10 @@ int run_node(const node_options& options) {
     services->session_tables.push_back(table);
     services->directories.push_back(system.spawn<actors::session_directory>(context, table));
   }
+  if (cluster_router) {
+    services->locator = system.spawn<actors::session_locator>(node_name, services->directories);
+    cluster_gateway = system.spawn<actors::cluster_gateway>(map, cluster_router, services->locator);
+  }
   // Before the listeners open: a client must find its session and its messages from the first packet.
   if (storage)
     storage->restore(system, *services);
@@ -181,7 +185,7 @@ int run_node(const node_options& options) {
       caf::anon_send_exit(sys_topics, caf::exit_reason::user_shutdown);
     if (membership.actor)
       caf::anon_send_exit(membership.actor, caf::exit_reason::user_shutdown);
-    for (const auto& actor : {cluster_router, cluster_gateway})
+    for (const auto& actor : {cluster_router, cluster_gateway, services->locator})
       if (actor)
         caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();
@@ -260,7 +264,8 @@ int run_node(const node_options& options) {
   }
   report_not_built("http", options.http_port);
   if (cluster_enabled(options)) {
-    membership = start_cluster(system, options, node_name, cluster_router, cluster_gateway);
+    membership = start_cluster(system, options, node_name,
+                               {cluster_router, cluster_gateway, services->locator}, cluster_gateway);
     if (!membership.error.empty()) {
       spdlog::error("cannot start the cluster: {}", membership.error);
       return abandon_start();

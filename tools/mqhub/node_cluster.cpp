@@ -73,7 +73,7 @@ std::string configure_cluster(const node_options& options, const std::string& no
 }
 
 cluster_membership start_cluster(caf::actor_system& system, const node_options& options,
-                                 const std::string& node_name, const caf::actor& router,
+                                 const std::string& node_name, std::vector<caf::actor> listeners,
                                  const caf::actor& gateway) {
   cluster_membership result;
   std::string host = options.cluster_advertise.empty() ? options.bind : options.cluster_advertise;
@@ -81,9 +81,10 @@ cluster_membership start_cluster(caf::actor_system& system, const node_options& 
     host = host_name();
   result.actor = system.spawn<cluster::membership_actor>(
       node_name, options.join, system.openssl_manager().actor_handle(),
-      [router, gateway](const std::vector<cluster::member_info>&, const cluster::shard_placement& placement,
-                        const cluster::membership_actor::gateway_map& gateways) {
-        for (const auto& actor : {router, gateway})
+      [listeners = std::move(listeners)](const std::vector<cluster::member_info>&,
+                                         const cluster::shard_placement& placement,
+                                         const cluster::membership_actor::gateway_map& gateways) {
+        for (const auto& actor : listeners)
           caf::anon_send(actor, actors::cluster_view{placement, gateways});
       },
       dial_interval, gateway);

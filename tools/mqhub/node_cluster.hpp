@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -25,9 +26,10 @@ struct cluster_membership {
   std::string ready_line;  // "listening cluster ADDR:PORT"
   std::string error;       // set when it could not start
 };
-/// `router` and `gateway` (actors::cluster_router, actors::cluster_gateway) hear of every membership change.
+/// `listeners` hear of every membership change (actors::cluster_view); `gateway` is what the other nodes send
+/// to (actors::cluster_gateway).
 cluster_membership start_cluster(caf::actor_system& system, const node_options& options,
-                                 const std::string& node_name, const caf::actor& router,
+                                 const std::string& node_name, std::vector<caf::actor> listeners,
                                  const caf::actor& gateway);
 
 /// This machine's host name, the name of a node that was given none.

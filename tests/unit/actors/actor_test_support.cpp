@@ -116,6 +116,9 @@ caf::behavior probe_actor::make_behavior() {
       [this](cluster::publish_forward& got) { log_->publish_forwards.push_back(std::move(got)); },
       [this](cluster::delivery_forward& got) { log_->delivery_forwards.push_back(std::move(got)); },
       [this](cluster::route_update& got) { log_->route_updates.push_back(std::move(got)); },
+      [this](const cluster::client_arrival& got) { log_->arrivals.push_back(got); },
+      [this](const cluster::client_taken_over& got) { log_->taken_over.push_back(got); },
+      [this](const take_over_from_elsewhere& got) { log_->takeovers.push_back(got); },
   };
 }
 

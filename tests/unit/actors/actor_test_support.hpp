@@ -113,6 +113,9 @@ struct probe_log {
   std::vector<cluster::publish_forward> publish_forwards;
   std::vector<cluster::delivery_forward> delivery_forwards;
   std::vector<cluster::route_update> route_updates;
+  std::vector<cluster::client_arrival> arrivals;
+  std::vector<cluster::client_taken_over> taken_over;
+  std::vector<take_over_from_elsewhere> takeovers;
 
   /// Subscribe replies wait for release_atom (as a busy shard's would).
   bool hold_subscribe_replies = false;

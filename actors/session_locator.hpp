@@ -1,0 +1,40 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/messages.hpp"
+#include "cluster/shard_placement.hpp"
+#include "cluster/wire_types.hpp"
+
+namespace mqhub::actors {
+
+/// Keeps one session per client id across the cluster (docs/architecture.md "Cluster"). Each client id
+/// belongs to a node, by the placement of its hash; every CONNECT is reported to that node, which remembers
+/// where the client was last, and when it connected elsewhere tells that node, whose directory ends the
+/// session there (DISCONNECT 0x8E to its connection, its will published once).
+class session_locator : public caf::event_based_actor {
+ public:
+  session_locator(caf::actor_config& cfg, std::string node_name, std::vector<caf::actor> directories);
+
+  caf::behavior make_behavior() override;
+  void on_exit() override;
+  const char* name() const override { return "mqhub.cluster.locator"; }
+
+ private:
+  void arrived(const std::string& client_id, const std::string& node);
+  void tell(const std::string& node, const std::string& client_id);
+
+  std::string node_name_;
+  std::vector<caf::actor> directories_;
+  std::optional<cluster::shard_placement> placement_;
+  std::map<std::string, caf::actor> gateways_;
+  /// Of the client ids this node keeps track of: the node each was last connected at.
+  std::unordered_map<std::string, std::string> last_node_;
+};
+
+}  // namespace mqhub::actors

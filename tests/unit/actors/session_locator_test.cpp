@@ -1,0 +1,85 @@
+#include "actors/session_locator.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "actor_test_support.hpp"
+#include "cluster/stable_hash.hpp"
+
+// The session locator on CAF's test coordinator: a probe stands in for this node's directory, another for
+// the other node's gateway.
+namespace mqhub::actors {
+namespace {
+
+using test_support::probe_log;
+
+class session_locator_test : public test_support::actor_test {
+ protected:
+  session_locator_test() {
+    locator = spawn<session_locator>(std::string("me"), std::vector<caf::actor>{directory});
+    caf::anon_send(locator, cluster_view{placement, {{"other", gateway}}});
+    run();
+  }
+
+  /// A client id whose sessions `owner` keeps track of.
+  std::string client_of(const std::string& owner) const {
+    for (int i = 0;; ++i) {
+      auto id = "client-" + std::to_string(i);
+      if (placement.owner(cluster::stable_hash(id) % cluster::global_shard_count) == owner)
+        return id;
+    }
+  }
+
+  cluster::shard_placement placement{{"me", "other"}, 1};
+  std::shared_ptr<probe_log> directory_log = std::make_shared<probe_log>();
+  caf::actor directory = spawn_probe(directory_log);
+  std::shared_ptr<probe_log> gateway_log = std::make_shared<probe_log>();
+  caf::actor gateway = spawn_probe(gateway_log);
+  caf::actor locator;
+};
+
+TEST_F(session_locator_test, a_client_that_left_this_node_for_another_has_its_session_here_ended) {
+  auto id = client_of("me");
+  caf::anon_send(locator, client_connected{id});
+  caf::anon_send(locator, client_connected{id});  // again here: a local takeover, nothing to tell
+  run();
+  EXPECT_TRUE(directory_log->takeovers.empty());
+
+  caf::anon_send(locator, cluster::client_arrival{id, "other"});
+  run();
+  ASSERT_EQ(directory_log->takeovers.size(), 1u);
+  EXPECT_EQ(directory_log->takeovers[0].client_id, id);
+  EXPECT_TRUE(gateway_log->taken_over.empty());
+}
+
+TEST_F(session_locator_test, a_client_that_came_back_here_is_taken_from_the_other_node) {
+  auto id = client_of("me");
+  caf::anon_send(locator, cluster::client_arrival{id, "other"});
+  caf::anon_send(locator, client_connected{id});
+  run();
+  ASSERT_EQ(gateway_log->taken_over.size(), 1u);
+  EXPECT_EQ(gateway_log->taken_over[0].client_id, id);
+  EXPECT_TRUE(directory_log->takeovers.empty());
+}
+
+TEST_F(session_locator_test, an_arrival_is_reported_to_the_node_that_keeps_track_of_the_client) {
+  auto id = client_of("other");
+  caf::anon_send(locator, client_connected{id});
+  run();
+  ASSERT_EQ(gateway_log->arrivals.size(), 1u);
+  EXPECT_EQ(gateway_log->arrivals[0].client_id, id);
+  EXPECT_EQ(gateway_log->arrivals[0].node, "me");
+}
+
+TEST_F(session_locator_test, a_takeover_from_another_node_goes_to_the_clients_directory) {
+  caf::anon_send(locator, cluster::client_taken_over{"roamer"});
+  run();
+  ASSERT_EQ(directory_log->takeovers.size(), 1u);
+  EXPECT_EQ(directory_log->takeovers[0].client_id, "roamer");
+}
+
+}  // namespace
+}  // namespace mqhub::actors
