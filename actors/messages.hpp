@@ -179,9 +179,9 @@ struct local_routes {
   std::vector<std::string> removed;
 };
 
-/// Cluster router → shard (request): the retained messages routed here since this node started (not those read
-/// back from its store or sent by another node, which may be older than what the cluster has), for a node
-/// that joined.
+/// Cluster router → shard (request): the retained messages routed here since this node started (not those
+/// read back from its store or sent by another node, which may be older than what the cluster has), for a
+/// node that joined.
 struct retained_snapshot {};
 struct retained_snapshot_reply {
   std::vector<message_ptr> messages;
