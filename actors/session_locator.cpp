@@ -1,5 +1,6 @@
 #include "actors/session_locator.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "actors/session_directory.hpp"
@@ -19,13 +20,16 @@ caf::behavior session_locator::make_behavior() {
                 ? placement_->owner(cluster::stable_hash(connected.client_id) % cluster::global_shard_count)
                 : node_name_;
         if (owner == node_name_) {
-          arrived(connected.client_id, node_name_);
+          arrived(connected.client_id, node_name_, connected.connected_at_ms);
           return;
         }
         if (auto it = gateways_.find(owner); it != gateways_.end() && it->second)
-          send(it->second, cluster::client_arrival{connected.client_id, node_name_});
+          send(it->second,
+               cluster::client_arrival{connected.client_id, node_name_, connected.connected_at_ms});
       },
-      [this](const cluster::client_arrival& arrival) { arrived(arrival.client_id, arrival.node); },
+      [this](const cluster::client_arrival& arrival) {
+        arrived(arrival.client_id, arrival.node, arrival.connected_at_ms);
+      },
       [this](const cluster::client_taken_over& taken) {
         send(directories_[directory_index_of(taken.client_id, directories_.size())],
              take_over_from_elsewhere{taken.client_id});
@@ -42,11 +46,20 @@ void session_locator::on_exit() {
   gateways_.clear();
 }
 
-void session_locator::arrived(const std::string& client_id, const std::string& node) {
-  auto& last = last_node_[client_id];
-  if (!last.empty() && last != node)
-    tell(last, client_id);
-  last = node;
+void session_locator::arrived(const std::string& client_id, const std::string& node,
+                              int64_t connected_at_ms) {
+  auto [it, first] = last_.try_emplace(client_id, last_connect{node, connected_at_ms});
+  auto& last = it->second;
+  if (first || last.node == node) {
+    last.at_ms = std::max(last.at_ms, connected_at_ms);
+    return;
+  }
+  if (connected_at_ms < last.at_ms) {
+    tell(node, client_id);  // reported late: the connection at `node` is the older one
+    return;
+  }
+  tell(last.node, client_id);
+  last = {node, connected_at_ms};
 }
 
 void session_locator::tell(const std::string& node, const std::string& client_id) {

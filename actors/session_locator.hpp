@@ -26,15 +26,19 @@ class session_locator : public caf::event_based_actor {
   const char* name() const override { return "mqhub.cluster.locator"; }
 
  private:
-  void arrived(const std::string& client_id, const std::string& node);
+  void arrived(const std::string& client_id, const std::string& node, int64_t connected_at_ms);
   void tell(const std::string& node, const std::string& client_id);
 
   std::string node_name_;
   std::vector<caf::actor> directories_;
   std::optional<cluster::shard_placement> placement_;
   std::map<std::string, caf::actor> gateways_;
-  /// Of the client ids this node keeps track of: the node each was last connected at.
-  std::unordered_map<std::string, std::string> last_node_;
+  /// Of the client ids this node keeps track of: the node each was last connected at, and when.
+  struct last_connect {
+    std::string node;
+    int64_t at_ms = 0;
+  };
+  std::unordered_map<std::string, last_connect> last_;
 };
 
 }  // namespace mqhub::actors

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <random>
 #include <utility>
 
@@ -137,7 +138,11 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
             caf::anon_send(services_->directory_of(client_id_), std::move(forwarded));
           });
   if (services_->locator)
-    caf::anon_send(services_->locator, actors::client_connected{std::string(client_id_.view())});
+    caf::anon_send(services_->locator,
+                   actors::client_connected{std::string(client_id_.view()),
+                                            std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count()});
 }
 
 }  // namespace mqhub::net

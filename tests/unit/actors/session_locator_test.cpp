@@ -43,12 +43,12 @@ class session_locator_test : public test_support::actor_test {
 
 TEST_F(session_locator_test, a_client_that_left_this_node_for_another_has_its_session_here_ended) {
   auto id = client_of("me");
-  caf::anon_send(locator, client_connected{id});
-  caf::anon_send(locator, client_connected{id});  // again here: a local takeover, nothing to tell
+  caf::anon_send(locator, client_connected{id, 100});
+  caf::anon_send(locator, client_connected{id, 200});  // again here: a local takeover, nothing to tell
   run();
   EXPECT_TRUE(directory_log->takeovers.empty());
 
-  caf::anon_send(locator, cluster::client_arrival{id, "other"});
+  caf::anon_send(locator, cluster::client_arrival{id, "other", 300});
   run();
   ASSERT_EQ(directory_log->takeovers.size(), 1u);
   EXPECT_EQ(directory_log->takeovers[0].client_id, id);
@@ -57,8 +57,8 @@ TEST_F(session_locator_test, a_client_that_left_this_node_for_another_has_its_se
 
 TEST_F(session_locator_test, a_client_that_came_back_here_is_taken_from_the_other_node) {
   auto id = client_of("me");
-  caf::anon_send(locator, cluster::client_arrival{id, "other"});
-  caf::anon_send(locator, client_connected{id});
+  caf::anon_send(locator, cluster::client_arrival{id, "other", 100});
+  caf::anon_send(locator, client_connected{id, 200});
   run();
   ASSERT_EQ(gateway_log->taken_over.size(), 1u);
   EXPECT_EQ(gateway_log->taken_over[0].client_id, id);
@@ -67,11 +67,21 @@ TEST_F(session_locator_test, a_client_that_came_back_here_is_taken_from_the_othe
 
 TEST_F(session_locator_test, an_arrival_is_reported_to_the_node_that_keeps_track_of_the_client) {
   auto id = client_of("other");
-  caf::anon_send(locator, client_connected{id});
+  caf::anon_send(locator, client_connected{id, 100});
   run();
   ASSERT_EQ(gateway_log->arrivals.size(), 1u);
   EXPECT_EQ(gateway_log->arrivals[0].client_id, id);
   EXPECT_EQ(gateway_log->arrivals[0].node, "me");
+  EXPECT_EQ(gateway_log->arrivals[0].connected_at_ms, 100);
+}
+
+TEST_F(session_locator_test, of_two_connects_reported_in_the_reverse_order_the_older_is_taken_over) {
+  auto id = client_of("me");
+  caf::anon_send(locator, cluster::client_arrival{id, "other", 200});
+  caf::anon_send(locator, client_connected{id, 100});  // connected here first, reported last
+  run();
+  ASSERT_EQ(directory_log->takeovers.size(), 1u) << "the connection here is the older one";
+  EXPECT_TRUE(gateway_log->taken_over.empty());
 }
 
 TEST_F(session_locator_test, a_takeover_from_another_node_goes_to_the_clients_directory) {
