@@ -331,7 +331,7 @@ struct taken_over_elsewhere {};
 /// Connection → session locator: a client connected here.
 struct client_connected {
   std::string client_id;
-  int64_t connected_at_ms = 0;  // wall clock, ms since the epoch
+  int64_t connected_at_us = 0;  // wall clock, µs since the epoch
 };
 
 /// Session locator → directory: end the session of a client that connected at another node.

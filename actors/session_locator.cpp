@@ -20,15 +20,15 @@ caf::behavior session_locator::make_behavior() {
                 ? placement_->owner(cluster::stable_hash(connected.client_id) % cluster::global_shard_count)
                 : node_name_;
         if (owner == node_name_) {
-          arrived(connected.client_id, node_name_, connected.connected_at_ms);
+          arrived(connected.client_id, node_name_, connected.connected_at_us);
           return;
         }
         if (auto it = gateways_.find(owner); it != gateways_.end() && it->second)
           send(it->second,
-               cluster::client_arrival{connected.client_id, node_name_, connected.connected_at_ms});
+               cluster::client_arrival{connected.client_id, node_name_, connected.connected_at_us});
       },
       [this](const cluster::client_arrival& arrival) {
-        arrived(arrival.client_id, arrival.node, arrival.connected_at_ms);
+        arrived(arrival.client_id, arrival.node, arrival.connected_at_us);
       },
       [this](const cluster::client_taken_over& taken) {
         send(directories_[directory_index_of(taken.client_id, directories_.size())],
@@ -47,19 +47,19 @@ void session_locator::on_exit() {
 }
 
 void session_locator::arrived(const std::string& client_id, const std::string& node,
-                              int64_t connected_at_ms) {
-  auto [it, first] = last_.try_emplace(client_id, last_connect{node, connected_at_ms});
+                              int64_t connected_at_us) {
+  auto [it, first] = last_.try_emplace(client_id, last_connect{node, connected_at_us});
   auto& last = it->second;
   if (first || last.node == node) {
-    last.at_ms = std::max(last.at_ms, connected_at_ms);
+    last.at_us = std::max(last.at_us, connected_at_us);
     return;
   }
-  if (connected_at_ms < last.at_ms) {
+  if (connected_at_us < last.at_us) {
     tell(node, client_id);  // reported late: the connection at `node` is the older one
     return;
   }
   tell(last.node, client_id);
-  last = {node, connected_at_ms};
+  last = {node, connected_at_us};
 }
 
 void session_locator::tell(const std::string& node, const std::string& client_id) {

@@ -26,7 +26,7 @@ class session_locator : public caf::event_based_actor {
   const char* name() const override { return "mqhub.cluster.locator"; }
 
  private:
-  void arrived(const std::string& client_id, const std::string& node, int64_t connected_at_ms);
+  void arrived(const std::string& client_id, const std::string& node, int64_t connected_at_us);
   void tell(const std::string& node, const std::string& client_id);
 
   std::string node_name_;
@@ -36,7 +36,7 @@ class session_locator : public caf::event_based_actor {
   /// Of the client ids this node keeps track of: the node each was last connected at, and when.
   struct last_connect {
     std::string node;
-    int64_t at_ms = 0;
+    int64_t at_us = 0;
   };
   std::unordered_map<std::string, last_connect> last_;
 };

@@ -111,14 +111,14 @@ typename Inspector::result_type inspect(Inspector& f, retained_copies& x) {
 struct client_arrival {
   std::string client_id;
   std::string node;
-  /// When, on that node's wall clock (ms since the epoch): two CONNECTs reported in the reverse order, as
+  /// When, on that node's wall clock (µs since the epoch): two CONNECTs reported in the reverse order, as
   /// the paths from two nodes allow, are told apart by it (within the nodes' clock skew).
-  int64_t connected_at_ms = 0;
+  int64_t connected_at_us = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_arrival& x) {
-  return f(caf::meta::type_name("mqhub::cluster::client_arrival"), x.client_id, x.node, x.connected_at_ms);
+  return f(caf::meta::type_name("mqhub::cluster::client_arrival"), x.client_id, x.node, x.connected_at_us);
 }
 
 /// To the node a client was at before it connected at another: its session there ends, and its connection

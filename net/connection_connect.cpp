@@ -140,7 +140,7 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
   if (services_->locator)
     caf::anon_send(services_->locator,
                    actors::client_connected{std::string(client_id_.view()),
-                                            std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::system_clock::now().time_since_epoch())
                                                 .count()});
 }

@@ -12,7 +12,8 @@ import pytest
 
 import raw_mqtt
 from cluster_helpers import Cluster, wait_until
-from mqtt_helpers import UNDER_MOSQUITTO, V311, Client, mosquitto_pub, mosquitto_sub_once, unique_id
+from mqtt_helpers import (UNDER_MOSQUITTO, V311, clients, mosquitto_pub, mosquitto_sub_once,  # noqa: F401,F811 (fixture)
+                          unique_id)
 
 pytestmark = pytest.mark.skipif(UNDER_MOSQUITTO, reason="mqhub only: a cluster of mqhub nodes")
 
@@ -26,20 +27,6 @@ def three_nodes():
         yield c
     finally:
         c.stop()
-
-
-@pytest.fixture
-def node_clients():
-    made = []
-
-    def make(node, **kwargs):
-        client = Client(node, **kwargs)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.stop()
 
 
 def until_routed(publisher, subscriber, topic, timeout=10.0):
@@ -58,14 +45,14 @@ def received(client, n):
     return [(m.topic, m.payload.decode()) for m in client.receive_n(n)]
 
 
-def test_a_publish_on_one_node_reaches_matching_subscribers_on_the_others(three_nodes, node_clients):
+def test_a_publish_on_one_node_reaches_matching_subscribers_on_the_others(three_nodes, clients):
     c = three_nodes
     base = unique_id("fleet")
-    publisher = node_clients(c.node(1))
-    exact_and_plus = node_clients(c.node(2))
+    publisher = clients(c.node(1))
+    exact_and_plus = clients(c.node(2))
     exact_and_plus.subscribe(f"{base}/d1/temp", qos=1)
     exact_and_plus.subscribe(f"{base}/+/temp", qos=1)
-    hash_and_dollar = node_clients(c.node(3))
+    hash_and_dollar = clients(c.node(3))
     hash_and_dollar.subscribe(f"{base}/#", qos=1)
     hash_and_dollar.subscribe(f"${base}/d1", qos=1)
     hash_and_dollar.subscribe("+/d1", qos=1)  # never matches a `$` topic (MQTT-4.7.2-1)
@@ -87,11 +74,11 @@ def test_a_publish_on_one_node_reaches_matching_subscribers_on_the_others(three_
     assert hash_and_dollar.drain() == []
 
 
-def test_one_publishers_messages_arrive_in_order_on_every_other_node(three_nodes, node_clients):
+def test_one_publishers_messages_arrive_in_order_on_every_other_node(three_nodes, clients):
     c = three_nodes
     topic = unique_id("order") + "/stream"
-    subscribers = [node_clients(c.node(i)) for i in (2, 3)]
-    probe = node_clients(c.node(1))
+    subscribers = [clients(c.node(i)) for i in (2, 3)]
+    probe = clients(c.node(1))
     for subscriber in subscribers:
         subscriber.subscribe(topic, qos=1)
         until_routed(probe, subscriber, topic)
@@ -147,13 +134,13 @@ class SteadyPublisher:
         self.thread.join()
 
 
-def test_the_survivors_of_a_killed_node_keep_publishing_and_receiving(cluster, node_clients):
+def test_the_survivors_of_a_killed_node_keep_publishing_and_receiving(cluster, clients):
     c = cluster(3)
     base = unique_id("gap")
     # Topics of many shards (a shard is chosen by the first level), so some are the killed node's.
     topics = [f"t{i}/{base}" for i in range(48)]
-    publisher = node_clients(c.node(1))
-    subscriber = node_clients(c.node(2))
+    publisher = clients(c.node(1))
+    subscriber = clients(c.node(2))
     subscriber.subscribe(f"+/{base}")
     until_routed(publisher, subscriber, topics[0])
     steady = SteadyPublisher(publisher, topics)
@@ -176,13 +163,13 @@ def test_the_survivors_of_a_killed_node_keep_publishing_and_receiving(cluster, n
 
 
 def test_no_acknowledged_qos1_message_is_lost_for_a_persistent_subscriber_when_a_node_dies(cluster,
-                                                                                          node_clients):
+                                                                                          clients):
     c = cluster(3)
     base = unique_id("loss")
     topics = [f"t{i}/{base}" for i in range(32)]
-    subscriber = node_clients(c.node(2), client_id=unique_id("keeper"), protocol=V311, clean=False)
+    subscriber = clients(c.node(2), client_id=unique_id("keeper"), protocol=V311, clean=False)
     subscriber.subscribe(f"+/{base}", qos=1)
-    publisher = node_clients(c.node(1), protocol=V311)
+    publisher = clients(c.node(1), protocol=V311)
     until_routed(publisher, subscriber, topics[0])
 
     acknowledged = []
@@ -238,14 +225,14 @@ def test_a_qos1_publish_is_acknowledged_only_once_the_subscribers_node_has_store
     assert reasons == [QUOTA_EXCEEDED] * len(topics)
 
 
-def test_a_killed_nodes_persistent_sessions_come_back_with_it(cluster, node_clients):
+def test_a_killed_nodes_persistent_sessions_come_back_with_it(cluster, clients):
     c = cluster(3)
     base = unique_id("back")
     topics = [f"t{i}/{base}" for i in range(16)]  # some owned by n3, some by the others
     client_id = unique_id("sleeper")
-    subscriber = node_clients(c.node(3), client_id=client_id, protocol=V311, clean=False)
+    subscriber = clients(c.node(3), client_id=client_id, protocol=V311, clean=False)
     subscriber.subscribe(f"+/{base}", qos=1)
-    publisher = node_clients(c.node(1))
+    publisher = clients(c.node(1))
     until_routed(publisher, subscriber, topics[0])
     subscriber.disconnect()
     for i, topic in enumerate(topics):
@@ -258,7 +245,7 @@ def test_a_killed_nodes_persistent_sessions_come_back_with_it(cluster, node_clie
     assert wait_until(lambda: c.occurrences(1, all_three) > rejoined, 30), c.log(1)
     assert wait_until(lambda: "listening mqtt" in c.log(3).rsplit("node n3", 1)[-1], 30), c.log(3)
 
-    back = node_clients(c.node(3), client_id=client_id, protocol=V311, clean=False)
+    back = clients(c.node(3), client_id=client_id, protocol=V311, clean=False)
     assert back.session_present
     queued = sorted(m.payload.decode() for m in back.receive_n(len(topics)))
     assert queued == sorted(f"queued {i}" for i in range(len(topics)))
@@ -284,13 +271,13 @@ def test_each_nodes_sys_topics_and_cluster_figures_reach_every_node(cluster):
     assert sys_value(1, "n3", "uptime")[0].endswith(" seconds")
 
 
-def test_a_node_that_stops_gracefully_hands_its_shards_over_without_refusing_a_publish(cluster, node_clients):
+def test_a_node_that_stops_gracefully_hands_its_shards_over_without_refusing_a_publish(cluster, clients):
     c = cluster(3)
     base = unique_id("leave")
     topics = [f"t{i}/{base}" for i in range(32)]  # some owned by n3
-    subscriber = node_clients(c.node(2), client_id=unique_id("keeper"), protocol=V311, clean=False)
+    subscriber = clients(c.node(2), client_id=unique_id("keeper"), protocol=V311, clean=False)
     subscriber.subscribe(f"+/{base}", qos=1)
-    publisher = node_clients(c.node(1), protocol=V311)  # a refused publish would close its connection
+    publisher = clients(c.node(1), protocol=V311)  # a refused publish would close its connection
     until_routed(publisher, subscriber, topics[0])
 
     total = 400
@@ -310,14 +297,14 @@ def test_a_node_that_stops_gracefully_hands_its_shards_over_without_refusing_a_p
 
 
 def test_a_shared_group_with_members_on_two_nodes_gives_each_message_to_exactly_one_member(three_nodes,
-                                                                                           node_clients):
+                                                                                           clients):
     c = three_nodes
     base = unique_id("jobs")
     topics = [f"t{i}/{base}" for i in range(24)]  # owners on every node
-    members = [node_clients(c.node(i)) for i in (2, 3, 3)]
+    members = [clients(c.node(i)) for i in (2, 3, 3)]
     for member in members:
         member.subscribe(f"$share/workers/+/{base}", qos=1)
-    publisher = node_clients(c.node(1))
+    publisher = clients(c.node(1))
     # Until every member's node has told the owners, a message may find fewer members: wait for each to get one.
     deadline = time.monotonic() + 10
     got_probe = [False] * len(members)
@@ -367,18 +354,18 @@ def test_a_node_that_was_away_gets_the_retained_messages_set_meanwhile(cluster):
 
 
 def test_a_client_that_connects_at_another_node_takes_over_and_its_will_is_published_once(three_nodes,
-                                                                                         node_clients):
+                                                                                         clients):
     c = three_nodes
     client_id = unique_id("roamer")
     will_topic = f"will/{client_id}"
-    watcher = node_clients(c.node(3))
+    watcher = clients(c.node(3))
     watcher.subscribe(will_topic, qos=1)
-    until_routed(node_clients(c.node(1)), watcher, will_topic)
+    until_routed(clients(c.node(1)), watcher, will_topic)
 
     on1 = c.node(1)
     first = raw_mqtt.RawClient(on1.host, on1.port)
     first.connect(client_id=client_id, will=(will_topic, b"gone", 1, False))
-    second = node_clients(c.node(2), client_id=client_id)
+    second = clients(c.node(2), client_id=client_id)
     packets = first.wait_closed(10)
     assert packets is not None, "the connection at n1 was not taken over"
     disconnects = [raw_mqtt.parse_disconnect(body)[0] for kind, _, body in packets if kind == raw_mqtt.DISCONNECT]

@@ -72,7 +72,7 @@ TEST_F(session_locator_test, an_arrival_is_reported_to_the_node_that_keeps_track
   ASSERT_EQ(gateway_log->arrivals.size(), 1u);
   EXPECT_EQ(gateway_log->arrivals[0].client_id, id);
   EXPECT_EQ(gateway_log->arrivals[0].node, "me");
-  EXPECT_EQ(gateway_log->arrivals[0].connected_at_ms, 100);
+  EXPECT_EQ(gateway_log->arrivals[0].connected_at_us, 100);
 }
 
 TEST_F(session_locator_test, of_two_connects_reported_in_the_reverse_order_the_older_is_taken_over) {
