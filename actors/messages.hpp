@@ -323,27 +323,47 @@ struct will_delay_tick {
 };
 /// Stores the inflight state of the QoS 1 deliveries still unacknowledged.
 struct inflight_state_tick {};
+/// A session that moved to another node leaves its shards here now (see session_actor::finish_hand_off).
+struct handoff_grace_over {};
 
-/// Directory → session: its client connected at another node of the cluster (session_locator). The session
-/// ends here: its connection, if any, gets DISCONNECT 0x8E, and its will is published, once.
-struct taken_over_elsewhere {};
+/// Directory → session: its client connected at another node of the cluster (session_locator). Its
+/// connection here, if any, gets DISCONNECT 0x8E. With `moving_to` (the gateway of that node, whose CONNECT
+/// resumes the session) a persistent session moves there (session_handoff.cpp); otherwise it ends here and
+/// its will is published, once.
+struct taken_over_elsewhere {
+  caf::actor moving_to;
+};
 
 /// Connection → session locator: a client connected here.
 struct client_connected {
   std::string client_id;
   int64_t connected_at_us = 0;  // wall clock, µs since the epoch
+  bool resume = false;          // Clean Start 0 (see cluster::client_arrival)
 };
 
-/// Session locator → directory: end the session of a client that connected at another node.
+/// Session locator → directory: a client connected at another node; `moving_to` as in taken_over_elsewhere.
 struct take_over_from_elsewhere {
   std::string client_id;
+  caf::actor moving_to;
+};
+
+/// Session → directory: its move to another node failed, and it stays here (see moving_out).
+struct session_stays {
+  std::string client_id;
+};
+
+/// Directory → itself: a CONNECT that waits for its session to move here (see session_directory::connect)
+/// has waited long enough.
+struct handoff_wait_over {
+  std::string client_id;
+  uint64_t wait_id = 0;
 };
 
 /// The session's less frequent messages, behind one handler: each handler in an actor's behaviour costs
 /// every session about 45 bytes.
 using session_event =
     std::variant<connection_closed, session_expiry_tick, will_delay_tick, inbound_qos2_outcome, start_timers,
-                 inflight_state_tick, taken_over_elsewhere>;
+                 inflight_state_tick, taken_over_elsewhere, handoff_grace_over>;
 
 }  // namespace mqhub::actors
 
@@ -374,4 +394,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::cluster_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::retained_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::client_connected)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::take_over_from_elsewhere)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::handoff_wait_over)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_stays)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::retained_snapshot_reply)

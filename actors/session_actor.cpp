@@ -8,6 +8,7 @@
 #include <caf/actor_cast.hpp>
 
 #include "actors/session_farewell.hpp"
+#include "net/mqtt/encoder.hpp"
 
 namespace mqhub::actors {
 
@@ -62,9 +63,11 @@ void session_actor::handle_event(const session_event& event) {
         else if constexpr (std::is_same_v<event_type, start_timers>)
           start_restored_timers();
         else if constexpr (std::is_same_v<event_type, taken_over_elsewhere>)
-          on_taken_over_elsewhere();
+          on_taken_over_elsewhere(e);
         else if constexpr (std::is_same_v<event_type, inflight_state_tick>)
           on_inflight_state_tick();
+        else if constexpr (std::is_same_v<event_type, handoff_grace_over>)
+          finish_hand_off();
         else
           static_assert(!sizeof(event_type), "a session_event without a handler");
       },
@@ -104,6 +107,14 @@ void session_actor::on_exit() {
 
 void session_actor::take_connection(connect_request& request) {
   ++attach_count_;
+  if (handoff()) {
+    // The client came back while its session moves to the node it connected at before: it tries again.
+    request.connack.code = mqtt::reason_code::server_busy;
+    std::string connack;
+    mqtt::encode(request.connack, request.version, connack);
+    request.sink->close({std::make_shared<const std::string>(std::move(connack))}, nullptr);
+    return;
+  }
   ++epoch_;
   // A session with expiry 0 ends with its connection (MQTT-3.1.2-6; 5.0: 3.1.2.11.2), even when the next
   // CONNECT reaches this actor before the directory has let it end.
@@ -214,13 +225,6 @@ void session_actor::on_session_expiry(const session_expiry_tick& tick) {
     end_session();
 }
 
-void session_actor::on_taken_over_elsewhere() {
-  // The client's session is the one it has at the other node now (until sessions move with their client,
-  // a new one): this copy must not live on beside it, nor deliver its queue to a later connection here.
-  disconnect(mqtt::reason_code::session_taken_over, {});
-  end_session();
-}
-
 void session_actor::end_session() {
   if (ended_)
     return;
@@ -228,24 +232,24 @@ void session_actor::end_session() {
   ended_ = true;
   if (will_pending_)
     publish_will();  // the session ends before the will delay (MQTT-3.1.3-9)
-  auto unsubscribes = take_subscriptions();
   drop_stored_session();
   outbound_.clear();
   inbound_qos2_.reset();
   commit_writes();
-  // The actor stays until every shard has sent what it routed here before the unsubscribe (deliveries wait
-  // there for their commit): each arrives while `ended_` and has its stored entry removed, instead of
-  // leaving it behind in a dead actor's mailbox.
+  // The actor stays until every shard has sent what it routed here before the unsubscribe: each arrives
+  // while `ended_` and has its stored entry removed, instead of leaving it behind in a dead actor's mailbox.
+  leave_shards([this] {
+    if (ended_)
+      leave_directory();
+  });
+}
+
+void session_actor::leave_shards(std::function<void()> then) {
+  auto unsubscribes = take_subscriptions();
   auto missing = std::make_shared<size_t>(1);
-  auto shards_done = [this, missing] {
-    if (--*missing != 0 || !ended_)
-      return;
-    // The directory refuses when it has handed this actor a new connection meanwhile: that attach is then
-    // already in the mailbox and starts a new session here (session present 0).
-    request(directory_, caf::infinite, session_end_request{client_id_, attach_count_}).then([this](bool ok) {
-      if (ok)
-        quit();
-    });
+  auto shards_done = [missing, then = std::move(then)] {
+    if (--*missing == 0)
+      then();
   };
   const auto& shards = *context_->shards;
   auto self = caf::actor_cast<caf::actor>(this);
@@ -259,6 +263,15 @@ void session_actor::end_session() {
     });
   }
   shards_done();
+}
+
+void session_actor::leave_directory() {
+  // The directory refuses when it has handed this actor a new connection meanwhile: that attach is then
+  // already in the mailbox and starts a new session here (session present 0).
+  request(directory_, caf::infinite, session_end_request{client_id_, attach_count_}).then([this](bool ok) {
+    if (ok)
+      quit();
+  });
 }
 
 void session_actor::publish_will() {

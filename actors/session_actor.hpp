@@ -30,6 +30,8 @@ struct session_context {
   std::shared_ptr<broker_stats> stats;
   session_limits limits;
   std::shared_ptr<durable_store> store;  // null in memory mode
+  /// A member of a cluster: persistent sessions move between nodes with their clients (session_handoff.cpp).
+  bool clustered = false;
 };
 
 /// The MQTT session of one client id (docs/architecture.md): subscriptions, the inflight window and queue
@@ -55,7 +57,11 @@ class session_actor : public caf::event_based_actor {
   void on_session_expiry(const session_expiry_tick& tick);
   void on_will_delay(const will_delay_tick& tick);
   void end_session();
-  void on_taken_over_elsewhere();
+  /// Removes the subscriptions from every shard; `then` runs once each has sent what it routed here before
+  /// (deliveries wait there for their commit).
+  void leave_shards(std::function<void()> then);
+  /// Asks the directory to let the session end, and ends once it does.
+  void leave_directory();
   void publish_will();
   void clear_subscriptions();
   /// Empties the subscriptions and returns the unsubscribe request for each shard.
@@ -74,7 +80,20 @@ class session_actor : public caf::event_based_actor {
   /// The will, if it goes out as soon as its connection ends: no will delay, or nothing for it to wait in.
   std::unique_ptr<net::mqtt::will_message> take_will_due_at_close();
 
+  // Moving to another node (session_handoff.cpp).
+  void on_taken_over_elsewhere(const taken_over_elsewhere& taken);
+  /// Closes the connection, if any, and sends the session to `to` once its own writes are stored.
+  void hand_off(const caf::actor& to);
+  void send_session();
+  /// The session is in place at the other node, and the grace for routes and messages in flight is over:
+  /// the subscriptions here go, what the shards stored meanwhile follows, and the session ends here.
+  void finish_hand_off();
+  /// The other node did not take the session: it stays here, offline, as it is on disk.
+  void stay_after_failed_hand_off(const caf::error& why);
+
   // Storage (session_storage.cpp).
+  /// The record of the session as it stands.
+  storage::session_record stored_record() const;
   caf::result<bool> restore(restore_session& restore);
   void start_restored_timers();
   bool durable() const { return context_->store != nullptr; }
@@ -188,6 +207,12 @@ class session_actor : public caf::event_based_actor {
 
   // Storage.
   int64_t disconnected_at_ = 0;  // epoch seconds, while persistent and offline; 0 otherwise
+  /// A session moving to another node (session_handoff.cpp).
+  struct handoff_progress {
+    caf::actor to;                      // the gateway of the node it moves to
+    std::unordered_set<uint64_t> sent;  // the stored entries that went, by sequence
+    std::vector<uint64_t> message_ids;  // of every entry read, for delete_session's references
+  };
   /// Writes not yet committed and what waits for them. Made by the first write: a session that never stores
   /// anything (a clean one, or any with --durability memory) does without these 170 bytes.
   struct commit_state {
@@ -200,7 +225,11 @@ class session_actor : public caf::event_based_actor {
     uint64_t last_token = 0;
     std::vector<std::function<void()>> after_output;  // once the held output is handed over (see flush)
     uint64_t read_barrier = 0;  // token of the barrier a read of the queue's disk part waits for; 0: none
+    /// Set while the session moves: only persistent sessions of durable modes move, and those have writes.
+    std::unique_ptr<handoff_progress> handoff;
   };
+  /// Set while the session moves to another node: what the shards deliver meanwhile stays on disk for it.
+  handoff_progress* handoff() const { return commits_ ? commits_->handoff.get() : nullptr; }
   std::unique_ptr<commit_state> commits_;
 
   uint64_t attach_count_ = 0;  // compared by the directory before the session may end

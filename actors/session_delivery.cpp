@@ -9,6 +9,8 @@ namespace mqhub::actors {
 namespace mqtt = net::mqtt;
 
 void session_actor::deliver(delivery_batch& batch) {
+  if (handoff())
+    return;  // stored, and read from disk for the move (see finish_hand_off)
   if (ended_) {
     // Routed before the session's subscriptions were removed; stored ones must not stay behind.
     for (const auto& item : batch.deliveries)

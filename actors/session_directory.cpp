@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -45,7 +46,32 @@ caf::behavior session_directory::make_behavior() {
       },
       [this](const take_over_from_elsewhere& taken) {
         std::lock_guard guard{table_->mutex};
-        take_over_from(taken.client_id);
+        take_over_from(taken);
+      },
+      [this](cluster::session_handoff& handoff) {
+        std::lock_guard guard{table_->mutex};
+        return take_handoff(handoff);
+      },
+      [this](const commit_result& result) {
+        std::lock_guard guard{table_->mutex};
+        on_handoff_stored(result);
+      },
+      [this](const cluster::no_session_to_move& none) {
+        std::lock_guard guard{table_->mutex};
+        stop_waiting(none.client_id);
+      },
+      [this](const session_stays& stays) {
+        std::lock_guard guard{table_->mutex};
+        moved_out(stays.client_id, true);
+      },
+      [this](const handoff_wait_over& over) {
+        std::lock_guard guard{table_->mutex};
+        if (auto it = waiting_.find(over.client_id);
+            it != waiting_.end() && it->second.wait_id == over.wait_id) {
+          spdlog::warn("cluster: no word of {}'s session from the node it was at; it starts anew here",
+                       over.client_id);
+          stop_waiting(over.client_id);
+        }
       },
       [this](start_timers) {
         std::lock_guard guard{table_->mutex};
@@ -73,16 +99,26 @@ void session_directory::forget_failed(const caf::down_msg& down) {
   // A session that failed must not take its client's next CONNECT with it: the client gets a new one.
   for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
     if (it->second.session.address() == down.source) {
+      auto client_id = it->first;
       sessions_.erase(it);
+      moved_out(client_id, false);
       return;
     }
   }
 }
 
 void session_directory::connect(connect_request& request) {
-  auto& e = sessions_[request.client_id];
+  auto [it, new_here] = sessions_.try_emplace(request.client_id);
+  auto& e = it->second;
   if (e.dormant.sink)
     take_over_dormant(e);
+  // A session moving out comes back through the node it moves to.
+  if (wait_for_session(request, (new_here && !e.session) || moving_out_.contains(request.client_id)))
+    return;
+  start_session(e, request);
+}
+
+void session_directory::start_session(entry& e, connect_request& request) {
   if (!e.session) {
     if (request.session_expiry == 0) {
       e.dormant = dormant_session::of(request);
@@ -97,17 +133,24 @@ void session_directory::connect(connect_request& request) {
   send(e.session, std::move(request));
 }
 
-void session_directory::take_over_from(const std::string& client_id) {
-  auto it = sessions_.find(client_id);
-  if (it == sessions_.end())
-    return;
-  auto& e = it->second;
-  if (e.dormant.sink)
-    take_over_dormant(e);
-  if (e.session)
-    send(e.session, session_event{taken_over_elsewhere{}});
-  else
+void session_directory::take_over_from(const take_over_from_elsewhere& taken) {
+  // A CONNECT waiting here for its session is the older one: it goes on, and is taken over.
+  stop_waiting(taken.client_id);
+  auto it = sessions_.find(taken.client_id);
+  if (it != sessions_.end()) {
+    auto& e = it->second;
+    if (e.dormant.sink)
+      take_over_dormant(e);
+    if (e.session) {
+      if (taken.moving_to)
+        moving_out_.try_emplace(taken.client_id);
+      send(e.session, session_event{taken_over_elsewhere{taken.moving_to}});
+      return;
+    }
     sessions_.erase(it);
+  }
+  if (taken.moving_to)
+    send(taken.moving_to, cluster::no_session_to_move{taken.client_id});
 }
 
 size_t directory_index_of(std::string_view client_id, size_t directories) {
@@ -174,6 +217,7 @@ bool session_directory::may_end(const session_end_request& request) {
   if (!it->second.session || current_sender() == nullptr || current_sender()->id() != it->second.session.id())
     return false;
   sessions_.erase(it);
+  moved_out(request.client_id, false);
   return true;
 }
 

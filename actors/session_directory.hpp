@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -9,6 +10,7 @@
 
 #include "actors/session_actor.hpp"
 #include "actors/session_table.hpp"
+#include "cluster/wire_types.hpp"
 
 namespace mqhub::actors {
 
@@ -34,11 +36,13 @@ class session_directory : public caf::event_based_actor {
   using entry = session_table::entry;
 
   void connect(connect_request& request);
+  /// Hands `request` to the session of `e`, started for it if there is none.
+  void start_session(entry& e, connect_request& request);
   /// A new connection for a dormant session's client id: the old one is told and closed, and the will goes
   /// out (the session ends now, MQTT-3.1.4-3).
   void take_over_dormant(entry& e);
-  /// Its client connected at another node: the session here ends (see taken_over_elsewhere).
-  void take_over_from(const std::string& client_id);
+  /// Its client connected at another node: the session here ends or moves (see taken_over_elsewhere).
+  void take_over_from(const take_over_from_elsewhere& taken);
   bool may_end(const session_end_request& request);
   void forget_failed(const caf::down_msg& down);
   caf::result<bool> restore(restore_sessions& restore);
@@ -47,6 +51,44 @@ class session_directory : public caf::event_based_actor {
   template <class Message>
   caf::result<bool> ask_every_session(std::vector<std::pair<caf::actor, Message>> asks);
   caf::actor spawn_session(const std::string& client_id);
+
+  // Sessions moving here from another node (session_arrival.cpp).
+  /// Whether `request` waits here for its session to come from another node: a CONNECT that resumes a
+  /// session this node does not have, in a cluster. It waits until the session comes, the session locator
+  /// says none comes, or handoff_wait_limit passes.
+  bool wait_for_session(connect_request& request, bool new_here);
+  /// Goes on with the CONNECT waiting for `client_id`'s session, with the session this node has (if any).
+  void stop_waiting(const std::string& client_id);
+  caf::result<bool> take_handoff(cluster::session_handoff& handoff);
+  /// Stores a moved session (or its tail) and answers `promise` once it is in place.
+  void store_handoff(cluster::session_handoff& handoff, caf::response_promise promise);
+  void on_handoff_stored(const commit_result& result);
+  /// The session of `client_id` is no longer moving out (ended, or staying).
+  void moved_out(const std::string& client_id, bool stays);
+
+  /// Client ids whose session here is moving to another node, each with the session that comes back here
+  /// meanwhile (its client connected here again), which waits until the one that leaves is gone.
+  struct coming_back {
+    cluster::session_handoff handoff;
+    caf::response_promise promise;
+  };
+  std::unordered_map<std::string, std::optional<coming_back>> moving_out_;
+
+  struct waiting_connect {
+    connect_request request;
+    uint64_t wait_id = 0;
+  };
+  std::unordered_map<std::string, waiting_connect> waiting_;
+  uint64_t last_wait_id_ = 0;
+  /// A moved session (or the tail of one) whose rows are being committed here.
+  struct handoff_commit {
+    std::string client_id;
+    caf::response_promise promise;
+    std::shared_ptr<storage::recovered_session> state;  // null for a tail
+    std::vector<delivery> tail;
+  };
+  std::unordered_map<uint64_t, handoff_commit> handoff_commits_;
+  uint64_t last_commit_token_ = 0;
 
   std::shared_ptr<const session_context> context_;
   std::shared_ptr<session_table> table_;

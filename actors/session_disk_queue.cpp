@@ -62,28 +62,24 @@ disk_read_end session_actor::read_entries(uint64_t must_reach) {
   auto read = storage::read_queue(
       context_->store->database(), client_id_, outbound_.disk_cursor(),
       [&](storage::stored_entry& stored) {
-        delivery item;
-        if (stored.message)
-          item.msg = from_stored(*stored.message, now);
-        item.qos = static_cast<uint8_t>(stored.entry.granted_qos);
-        item.retain = stored.entry.retain;
-        item.subscription_ids = std::move(stored.entry.subscription_ids);
-        item.stored_sequence = stored.sequence;
-        item.message_id = stored.entry.message_id;
-        switch (stored.entry.state) {
+        auto state = stored.entry.state;
+        auto packet_id = stored.entry.packet_id;
+        auto item = from_stored(std::move(stored), now);
+        switch (state) {
           case storage::delivery_state::queued: {
             auto shard = shard_of(item);
-            end = outbound_.take_from_disk(std::move(item), shard, stored.sequence <= must_reach);
+            bool must_take = item.stored_sequence <= must_reach;
+            end = outbound_.take_from_disk(std::move(item), shard, must_take);
             if (end != disk_read_end::taken)
               return false;
             end = disk_read_end::end_of_queue;
             return true;
           }
           case storage::delivery_state::inflight:
-            outbound_.restore_inflight(std::move(item), stored.entry.packet_id, false);
+            outbound_.restore_inflight(std::move(item), packet_id, false);
             return true;
           case storage::delivery_state::pubrec:
-            outbound_.restore_inflight(std::move(item), stored.entry.packet_id, true);
+            outbound_.restore_inflight(std::move(item), packet_id, true);
             return true;
         }
         return true;

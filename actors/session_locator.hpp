@@ -16,7 +16,9 @@ namespace mqhub::actors {
 /// Keeps one session per client id across the cluster (docs/architecture.md "Cluster"). Each client id
 /// belongs to a node, by the placement of its hash; every CONNECT is reported to that node, which remembers
 /// where the client was last, and when it connected elsewhere tells that node, whose directory ends the
-/// session there (DISCONNECT 0x8E to its connection, its will published once).
+/// session there (DISCONNECT 0x8E to its connection, its will published once), or, when the new CONNECT
+/// resumes the session, moves it to the new node (session_handoff.cpp). A node where a client resumes and no
+/// session moves is told so, for it waits to know.
 class session_locator : public caf::event_based_actor {
  public:
   session_locator(caf::actor_config& cfg, std::string node_name, std::vector<caf::actor> directories);
@@ -26,8 +28,14 @@ class session_locator : public caf::event_based_actor {
   const char* name() const override { return "mqhub.cluster.locator"; }
 
  private:
-  void arrived(const std::string& client_id, const std::string& node, int64_t connected_at_us);
-  void tell(const std::string& node, const std::string& client_id);
+  void arrived(const cluster::client_arrival& arrival);
+  /// Tells `node` that its client connected elsewhere.
+  void tell(const std::string& node, cluster::client_taken_over taken);
+  /// Tells `node`, where a client resumes, that its session moves from nowhere.
+  void no_session_to_move(const std::string& node, const std::string& client_id);
+  /// Null for a node that is not a member (any more).
+  caf::actor gateway_of(const std::string& node) const;
+  const caf::actor& directory_of(const std::string& client_id) const;
 
   std::string node_name_;
   std::vector<caf::actor> directories_;

@@ -120,6 +120,11 @@ void session_actor::start_restored_timers() {
 void session_actor::save_session() {
   if (!persists())
     return;
+  writes().put_session(stored_record());
+  stored_ = true;
+}
+
+storage::session_record session_actor::stored_record() const {
   storage::session_record record;
   record.client_id = client_id_;
   record.version = version_;
@@ -133,8 +138,7 @@ void session_actor::save_session() {
     record.will = *will_;
     record.will_delay_interval = will_->props.will_delay_interval.value_or(0);
   }
-  writes().put_session(record);
-  stored_ = true;
+  return record;
 }
 
 void session_actor::drop_stored_session() {

@@ -36,6 +36,18 @@ message_ptr from_stored(const storage::stored_message& stored, const clocks& now
   return msg;
 }
 
+delivery from_stored(storage::stored_entry&& stored, const clocks& now) {
+  delivery item;
+  if (stored.message)
+    item.msg = from_stored(*stored.message, now);
+  item.qos = static_cast<uint8_t>(stored.entry.granted_qos);
+  item.retain = stored.entry.retain;
+  item.subscription_ids = std::move(stored.entry.subscription_ids);
+  item.stored_sequence = stored.sequence;
+  item.message_id = stored.entry.message_id;
+  return item;
+}
+
 storage::queue_entry to_queue_entry(const delivery& item, storage::delivery_state state, uint16_t packet_id) {
   storage::queue_entry entry;
   entry.message_id = item.message_id;

@@ -114,22 +114,60 @@ struct client_arrival {
   /// When, on that node's wall clock (µs since the epoch): two CONNECTs reported in the reverse order, as
   /// the paths from two nodes allow, are told apart by it (within the nodes' clock skew).
   int64_t connected_at_us = 0;
+  /// The CONNECT asked to resume its session (Clean Start 0): the node waits to hear whether the session
+  /// moves there from another node (session_handoff) or not (no_session_to_move).
+  bool resume = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_arrival& x) {
-  return f(caf::meta::type_name("mqhub::cluster::client_arrival"), x.client_id, x.node, x.connected_at_us);
+  return f(caf::meta::type_name("mqhub::cluster::client_arrival"), x.client_id, x.node, x.connected_at_us,
+           x.resume);
 }
 
-/// To the node a client was at before it connected at another: its session there ends, and its connection
-/// there, if any, gets DISCONNECT 0x8E (session taken over).
+/// To the node a client was at before it connected at another: its connection there, if any, gets DISCONNECT
+/// 0x8E (session taken over). With `resume`, its persistent session moves to `to_node` (session_handoff);
+/// otherwise it ends.
 struct client_taken_over {
   std::string client_id;
+  std::string to_node;
+  bool resume = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_taken_over& x) {
-  return f(caf::meta::type_name("mqhub::cluster::client_taken_over"), x.client_id);
+  return f(caf::meta::type_name("mqhub::cluster::client_taken_over"), x.client_id, x.to_node, x.resume);
+}
+
+/// A persistent session moving to the node its client reconnected at, as a request the receiver answers
+/// (true) once it has stored the session and its subscriptions are in place there (docs/architecture.md
+/// "Sessions follow their client"). The rows are in the storage format (storage/records.hpp), which is
+/// versioned and checked when decoded; each queue entry holds its message.
+struct session_handoff {
+  std::string client_id;
+  std::string record;                // storage::encode(session_record)
+  std::vector<std::string> entries;  // storage::encode(queue_entry), in queue order
+  std::vector<uint16_t> inbound_qos2;
+  /// The entries the old node stored after the first part went: the session is in place at the receiver by
+  /// then, and `record` and `inbound_qos2` are empty.
+  bool tail = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_handoff& x) {
+  return f(caf::meta::type_name("mqhub::cluster::session_handoff"), x.client_id, x.record, x.entries,
+           x.inbound_qos2, x.tail);
+}
+
+/// To the node a client reconnected at with Clean Start 0: no session of it moves there from another node,
+/// and the CONNECT goes on with the session (if any) that node has.
+struct no_session_to_move {
+  std::string client_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, no_session_to_move& x) {
+  return f(caf::meta::type_name("mqhub::cluster::no_session_to_move"), x.client_id);
 }
 
 /// The answer to a publish_forward or delivery_forward with a token: one of the receiver's `parts` shards

@@ -142,7 +142,9 @@ void connection_base::on_connect(uint8_t first_byte, std::span<const uint8_t> bo
                    actors::client_connected{std::string(client_id_.view()),
                                             std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::system_clock::now().time_since_epoch())
-                                                .count()});
+                                                .count(),
+                                            // A session that ends with this connection is not moved.
+                                            !connect.clean_start && session_expiry_ != 0});
 }
 
 }  // namespace mqhub::net

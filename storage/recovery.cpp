@@ -205,15 +205,7 @@ class recovery {
       bytes = row->second;
       ++counts_[entry.message_id];
     }
-    auto& queue = owner.session->queue;
-    queue.last_sequence = sequence;
-    if (entry.state == delivery_state::queued) {
-      ++queue.queued;
-      queue.queued_bytes += bytes;
-    } else {
-      ++queue.sent;
-      queue.last_sent_sequence = sequence;
-    }
+    owner.session->queue.count(sequence, entry.state, bytes);
   }
 
   void drop_unreferenced_messages() {

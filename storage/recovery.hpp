@@ -26,6 +26,18 @@ struct queue_summary {
   uint64_t sent = 0;                // entries sent and not completed (inflight or past PUBREC)
   uint64_t last_sequence = 0;       // the highest stored sequence; 0: none
   uint64_t last_sent_sequence = 0;  // the highest sequence of a sent entry; 0: none
+
+  /// Counts the next entry of the queue, in sequence order, of `bytes` stored.
+  void count(uint64_t sequence, delivery_state state, uint64_t bytes) {
+    last_sequence = sequence;
+    if (state == delivery_state::queued) {
+      ++queued;
+      queued_bytes += bytes;
+    } else {
+      ++sent;
+      last_sent_sequence = sequence;
+    }
+  }
 };
 
 /// A persistent session as it was stored, ready for a session actor to take over.

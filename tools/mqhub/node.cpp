@@ -154,7 +154,7 @@ int run_node(const node_options& options) {
   services->access = net::make_open_access_policy(options.allow_anonymous);
   services->durable = store != nullptr;
   auto context = std::make_shared<const actors::session_context>(
-      actors::session_context{map, stats, options.session, store});
+      actors::session_context{map, stats, options.session, store, cluster_router != nullptr});
   services->sessions = context;
   for (size_t i = 0; i < options.shards; ++i) {
     auto table = std::make_shared<actors::session_table>();

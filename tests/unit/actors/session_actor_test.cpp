@@ -38,7 +38,8 @@ class session_actor_test : public test_support::actor_test {
     directory = spawn_probe(directory_log);
     // Shards by the first topic level: a filter with a wildcard there goes to both.
     auto map = std::make_shared<const shard_map>(shards, 1);
-    context = std::make_shared<const session_context>(session_context{map, stats, session_limits{}, nullptr});
+    context = std::make_shared<const session_context>(
+        session_context{map, stats, session_limits{}, nullptr, false});
   }
 
   caf::actor spawn_session() { return spawn<session_actor>(context, directory, std::string{"c"}); }

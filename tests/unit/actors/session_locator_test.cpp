@@ -85,10 +85,53 @@ TEST_F(session_locator_test, of_two_connects_reported_in_the_reverse_order_the_o
 }
 
 TEST_F(session_locator_test, a_takeover_from_another_node_goes_to_the_clients_directory) {
-  caf::anon_send(locator, cluster::client_taken_over{"roamer"});
+  caf::anon_send(locator, cluster::client_taken_over{"roamer", "other", false});
   run();
   ASSERT_EQ(directory_log->takeovers.size(), 1u);
   EXPECT_EQ(directory_log->takeovers[0].client_id, "roamer");
+  EXPECT_FALSE(directory_log->takeovers[0].moving_to) << "a clean start: the session ends here";
+}
+
+TEST_F(session_locator_test, a_session_resumed_at_another_node_moves_to_that_nodes_gateway) {
+  caf::anon_send(locator, cluster::client_taken_over{"roamer", "other", true});
+  run();
+  ASSERT_EQ(directory_log->takeovers.size(), 1u);
+  EXPECT_EQ(directory_log->takeovers[0].moving_to, gateway);
+}
+
+TEST_F(session_locator_test, a_client_resuming_where_it_was_last_or_nowhere_is_told_nothing_moves) {
+  auto id = client_of("me");
+  caf::anon_send(locator, client_connected{id, 100, true});  // first seen
+  caf::anon_send(locator, client_connected{id, 200, true});  // again here
+  run();
+  EXPECT_EQ(directory_log->nothing_to_move.size(), 2u);
+  EXPECT_TRUE(gateway_log->taken_over.empty());
+
+  caf::anon_send(locator, cluster::client_arrival{id, "other", 300, true});
+  run();
+  ASSERT_EQ(directory_log->takeovers.size(), 1u);
+  EXPECT_EQ(directory_log->takeovers[0].moving_to, gateway) << "the session here moves to the other node";
+  EXPECT_TRUE(gateway_log->nothing_to_move.empty());
+}
+
+TEST_F(session_locator_test, a_client_resuming_here_after_another_node_takes_its_session_from_there) {
+  auto id = client_of("me");
+  caf::anon_send(locator, cluster::client_arrival{id, "other", 100, true});
+  caf::anon_send(locator, client_connected{id, 200, true});
+  run();
+  ASSERT_EQ(gateway_log->taken_over.size(), 1u);
+  EXPECT_EQ(gateway_log->taken_over[0].to_node, "me");
+  EXPECT_TRUE(gateway_log->taken_over[0].resume);
+  EXPECT_TRUE(directory_log->nothing_to_move.empty()) << "the session comes from the other node";
+}
+
+TEST_F(session_locator_test, a_client_whose_last_node_is_gone_resumes_with_nothing_to_move) {
+  auto id = client_of("me");
+  caf::anon_send(locator, cluster::client_arrival{id, "gone", 100, true});
+  caf::anon_send(locator, client_connected{id, 200, true});
+  run();
+  EXPECT_EQ(directory_log->nothing_to_move.size(), 1u);
+  EXPECT_TRUE(gateway_log->taken_over.empty());
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ class session_with_shards_test : public test_support::actor_test {
       shards.push_back(spawn<shard_actor>(stats));
     directory = spawn_probe(std::make_shared<probe_log>());
     auto map = std::make_shared<const shard_map>(shards, 1);
-    context = std::make_shared<const session_context>(session_context{map, stats, session_limits{}, nullptr});
+    context = std::make_shared<const session_context>(
+        session_context{map, stats, session_limits{}, nullptr, false});
     session = spawn<session_actor>(context, directory, std::string{"c"});
     caf::anon_send(session, connect_for(sink, "c"));
     run();
