@@ -30,6 +30,7 @@ caf::behavior cluster_gateway::make_behavior() {
       [this](cluster::client_arrival& arrival) { forward_to_locator(std::move(arrival)); },
       [this](cluster::client_taken_over& taken) { forward_to_locator(std::move(taken)); },
       [this](cluster::no_session_to_move& none) { forward_to_locator(std::move(none)); },
+      [this](cluster::restored_sessions& restored) { forward_to_locator(std::move(restored)); },
       // Answered by the directory that stores it; without a locator (tests), never: the sender gives up.
       [this](cluster::session_handoff& handoff) { return delegate(locator_, std::move(handoff)); },
       [this](const cluster_view& view) { apply(view); },

@@ -332,6 +332,7 @@ struct handoff_grace_over {};
 /// its will is published, once.
 struct taken_over_elsewhere {
   caf::actor moving_to;
+  bool if_restored = false;  // see cluster::client_taken_over
 };
 
 /// Connection → session locator: a client connected here.
@@ -341,10 +342,16 @@ struct client_connected {
   bool resume = false;          // Clean Start 0 (see cluster::client_arrival)
 };
 
+/// Node → session locator: the persistent sessions restored at the start (reported once the node has joined).
+struct sessions_restored {
+  std::vector<std::string> client_ids;
+};
+
 /// Session locator → directory: a client connected at another node; `moving_to` as in taken_over_elsewhere.
 struct take_over_from_elsewhere {
   std::string client_id;
   caf::actor moving_to;
+  bool if_restored = false;  // see cluster::client_taken_over
 };
 
 /// Session → directory: its move to another node failed, and it stays here (see moving_out).
@@ -396,4 +403,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::client_connected)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::take_over_from_elsewhere)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::handoff_wait_over)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::session_stays)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::sessions_restored)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(mqhub::actors::retained_snapshot_reply)

@@ -134,6 +134,12 @@ void session_directory::start_session(entry& e, connect_request& request) {
 }
 
 void session_directory::take_over_from(const take_over_from_elsewhere& taken) {
+  if (taken.if_restored) {
+    // Only the restored session decides: whether a client connected to it since.
+    if (auto it = sessions_.find(taken.client_id); it != sessions_.end() && it->second.session)
+      send(it->second.session, session_event{taken_over_elsewhere{{}, true}});
+    return;
+  }
   // A CONNECT waiting here for its session is the older one: it goes on, and is taken over.
   stop_waiting(taken.client_id);
   auto it = sessions_.find(taken.client_id);
@@ -144,7 +150,7 @@ void session_directory::take_over_from(const take_over_from_elsewhere& taken) {
     if (e.session) {
       if (taken.moving_to)
         moving_out_.try_emplace(taken.client_id);
-      send(e.session, session_event{taken_over_elsewhere{taken.moving_to}});
+      send(e.session, session_event{taken_over_elsewhere{taken.moving_to, false}});
       return;
     }
     sessions_.erase(it);

@@ -38,6 +38,8 @@ std::string moving_form(storage::stored_entry& stored) {
 }  // namespace
 
 void session_actor::on_taken_over_elsewhere(const taken_over_elsewhere& taken) {
+  if (taken.if_restored && (!restored_ || attach_count_ > 0 || handoff()))
+    return;  // its client is back here since the restart: this is its session
   if (taken.moving_to && persists() && !ended_ && !handoff()) {
     hand_off(taken.moving_to);
     return;

@@ -15,6 +15,7 @@ void register_wire_types(caf::actor_system_config& config) {
   config.add_message_type<client_taken_over>("mqhub::cluster::client_taken_over");
   config.add_message_type<session_handoff>("mqhub::cluster::session_handoff");
   config.add_message_type<no_session_to_move>("mqhub::cluster::no_session_to_move");
+  config.add_message_type<restored_sessions>("mqhub::cluster::restored_sessions");
   config.add_message_type<route_update>("mqhub::cluster::route_update");
 }
 

@@ -117,12 +117,14 @@ struct client_arrival {
   /// The CONNECT asked to resume its session (Clean Start 0): the node waits to hear whether the session
   /// moves there from another node (session_handoff) or not (no_session_to_move).
   bool resume = false;
+  /// Not a CONNECT: the entry of a node that no longer owns the client id, for the node that does now.
+  bool handed_over = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_arrival& x) {
   return f(caf::meta::type_name("mqhub::cluster::client_arrival"), x.client_id, x.node, x.connected_at_us,
-           x.resume);
+           x.resume, x.handed_over);
 }
 
 /// To the node a client was at before it connected at another: its connection there, if any, gets DISCONNECT
@@ -132,11 +134,14 @@ struct client_taken_over {
   std::string client_id;
   std::string to_node;
   bool resume = false;
+  /// Only a session the node restored and no client has connected to since (see restored_sessions).
+  bool if_restored = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_taken_over& x) {
-  return f(caf::meta::type_name("mqhub::cluster::client_taken_over"), x.client_id, x.to_node, x.resume);
+  return f(caf::meta::type_name("mqhub::cluster::client_taken_over"), x.client_id, x.to_node, x.resume,
+           x.if_restored);
 }
 
 /// A persistent session moving to the node its client reconnected at, as a request the receiver answers
@@ -157,6 +162,18 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_handoff& x) {
   return f(caf::meta::type_name("mqhub::cluster::session_handoff"), x.client_id, x.record, x.entries,
            x.inbound_qos2, x.tail);
+}
+
+/// From a node that restarted, to every member: the persistent sessions it restored. The owner of a client id
+/// that saw it connect elsewhere since tells the node (client_taken_over), whose copy ends.
+struct restored_sessions {
+  std::string node;
+  std::vector<std::string> client_ids;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, restored_sessions& x) {
+  return f(caf::meta::type_name("mqhub::cluster::restored_sessions"), x.node, x.client_ids);
 }
 
 /// To the node a client reconnected at with Clean Start 0: no session of it moves there from another node,

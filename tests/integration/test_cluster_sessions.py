@@ -22,15 +22,22 @@ def payloads(client, n):
     return [m.payload.decode() for m in client.receive_n(n)]
 
 
+def offline_session(clients, c, at, client_id, topic_filter, qos, publisher_at):
+    """A persistent 3.1.1 session at node `at` subscribed to `topic_filter`, its client gone; and a publisher at
+    node `publisher_at` whose messages to the filter are known to reach that node."""
+    subscriber = clients(c.node(at), client_id=client_id, protocol=V311, clean=False)
+    subscriber.subscribe(topic_filter, qos=qos)
+    publisher = clients(c.node(publisher_at))
+    until_routed(publisher, subscriber, topic_filter.replace("#", "probe"))
+    subscriber.disconnect()
+    return publisher
+
+
 def test_a_session_resumed_at_another_node_brings_its_subscriptions_and_queue(three_nodes, clients):
     c = three_nodes
     base = unique_id("roam")
     client_id = unique_id("traveller")
-    subscriber = clients(c.node(1), client_id=client_id, protocol=V311, clean=False)
-    subscriber.subscribe(f"{base}/#", qos=2)
-    publisher = clients(c.node(3))
-    until_routed(publisher, subscriber, f"{base}/probe")
-    subscriber.disconnect()
+    publisher = offline_session(clients, c, 1, client_id, f"{base}/#", 2, publisher_at=3)
 
     # A stream in QoS 1 and one in QoS 2 (order holds per topic; paho hands a QoS 2 message over only at its
     # PUBREL), and a topic for each of several owners.
@@ -146,3 +153,30 @@ def test_no_message_is_lost_while_a_session_moves(three_nodes, clients):
                or set(acknowledged) <= got, 30)
     lost = [n for n in acknowledged if n not in got]
     assert not lost, f"{len(lost)} acknowledged messages never reached the moving subscriber: {lost[:20]}"
+
+
+def test_a_session_its_client_left_while_its_node_was_down_ends_when_the_node_is_back(cluster, clients):
+    c = cluster(3)
+    base = unique_id("stale")
+    client_id = unique_id("left")
+    publisher = offline_session(clients, c, 3, client_id, f"{base}/#", 1, publisher_at=1)
+    publisher.publish(f"{base}/old", b"before the kill", qos=1)
+
+    all_three = "cluster: 3 nodes: n1, n2, n3 "
+    rejoined = c.occurrences(1, all_three)
+    two = "cluster: 2 nodes: n1, n2 "
+    seen_two = c.occurrences(2, two)
+    c.kill(3)
+    assert wait_until(lambda: c.occurrences(2, two) > seen_two, 10), c.log(2)
+    elsewhere = clients(c.node(2), client_id=client_id, protocol=V311, clean=False)
+    assert not elsewhere.session_present, "its session is on n3, which is down: the client starts anew"
+    elsewhere.disconnect()
+    c.restart(3)
+    assert wait_until(lambda: c.occurrences(1, all_three) > rejoined, 30), c.log(1)
+    assert wait_until(lambda: any("its session there ends" in c.log(i) for i in (1, 2, 3)), 10), \
+        "no member told n3 that its restored session is stale"
+
+    # The copy n3 restored is gone: nothing it had queued, nor anything for its subscription, comes back.
+    publisher.publish(f"{base}/old", b"after the restart", qos=1)
+    back = clients(c.node(3), client_id=client_id, protocol=V311, clean=False)
+    back.assert_nothing_for(1.5, "nothing of the session the client left")

@@ -97,6 +97,9 @@ void node_storage::restore(caf::actor_system& system, const net::node_services& 
     if (!per_shard[i].messages.empty())
       wait(shards[i], std::move(per_shard[i]));
 
+  actors::sessions_restored restored;
+  for (const auto& session : state.sessions)
+    restored.client_ids.push_back(session.record.client_id);
   std::vector<actors::restore_sessions> per_directory(services.directories.size());
   std::unordered_map<caf::actor_id, size_t> directory_index;
   for (size_t i = 0; i < services.directories.size(); ++i)
@@ -112,6 +115,8 @@ void node_storage::restore(caf::actor_system& system, const net::node_services& 
 
   for (const auto& directory : services.directories)
     caf::anon_send(directory, actors::start_timers{});
+  if (services.locator)
+    caf::anon_send(services.locator, std::move(restored));
 
   // Their sessions ended while the node was down, so their wills are due (MQTT-3.1.2-8).
   for (auto& expired : state.report.expired_sessions) {

@@ -120,6 +120,7 @@ caf::behavior probe_actor::make_behavior() {
       [this](const cluster::client_taken_over& got) { log_->taken_over.push_back(got); },
       [this](const take_over_from_elsewhere& got) { log_->takeovers.push_back(got); },
       [this](const cluster::no_session_to_move& got) { log_->nothing_to_move.push_back(got); },
+      [this](const cluster::restored_sessions& got) { log_->restored.push_back(got); },
   };
 }
 

@@ -117,6 +117,7 @@ struct probe_log {
   std::vector<cluster::client_taken_over> taken_over;
   std::vector<take_over_from_elsewhere> takeovers;
   std::vector<cluster::no_session_to_move> nothing_to_move;
+  std::vector<cluster::restored_sessions> restored;
 
   /// Subscribe replies wait for release_atom (as a busy shard's would).
   bool hold_subscribe_replies = false;

@@ -85,7 +85,7 @@ TEST_F(session_locator_test, of_two_connects_reported_in_the_reverse_order_the_o
 }
 
 TEST_F(session_locator_test, a_takeover_from_another_node_goes_to_the_clients_directory) {
-  caf::anon_send(locator, cluster::client_taken_over{"roamer", "other", false});
+  caf::anon_send(locator, cluster::client_taken_over{"roamer", "other", false, false});
   run();
   ASSERT_EQ(directory_log->takeovers.size(), 1u);
   EXPECT_EQ(directory_log->takeovers[0].client_id, "roamer");
@@ -93,7 +93,7 @@ TEST_F(session_locator_test, a_takeover_from_another_node_goes_to_the_clients_di
 }
 
 TEST_F(session_locator_test, a_session_resumed_at_another_node_moves_to_that_nodes_gateway) {
-  caf::anon_send(locator, cluster::client_taken_over{"roamer", "other", true});
+  caf::anon_send(locator, cluster::client_taken_over{"roamer", "other", true, false});
   run();
   ASSERT_EQ(directory_log->takeovers.size(), 1u);
   EXPECT_EQ(directory_log->takeovers[0].moving_to, gateway);
@@ -132,6 +132,55 @@ TEST_F(session_locator_test, a_client_whose_last_node_is_gone_resumes_with_nothi
   run();
   EXPECT_EQ(directory_log->nothing_to_move.size(), 1u);
   EXPECT_TRUE(gateway_log->taken_over.empty());
+}
+
+TEST_F(session_locator_test, the_sessions_a_node_restored_are_reported_to_each_member_once_it_has_joined) {
+  auto alone = spawn<session_locator>(std::string("me"), std::vector<caf::actor>{directory});
+  caf::anon_send(alone, sessions_restored{{"a", "b"}});
+  run();
+  EXPECT_TRUE(gateway_log->restored.empty()) << "no member to tell yet";
+  caf::anon_send(alone, cluster_view{placement, {{"other", gateway}}});
+  caf::anon_send(alone, cluster_view{placement, {{"other", gateway}}});
+  run();
+  ASSERT_EQ(gateway_log->restored.size(), 1u);
+  EXPECT_EQ(gateway_log->restored[0].node, "me");
+  EXPECT_EQ(gateway_log->restored[0].client_ids, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(session_locator_test, entries_go_to_the_new_owner_of_their_client_id_and_end_a_stale_restored_copy) {
+  auto id = client_of("me");
+  // "other" kept track of the client while this node was down; the client connected at "third" meanwhile.
+  caf::anon_send(locator, sessions_restored{{id}});
+  caf::anon_send(locator, cluster_view{placement, {{"other", gateway}, {"third", gateway}}});
+  caf::anon_send(locator, cluster::client_arrival{id, "third", 100, false, true});
+  run();
+  ASSERT_EQ(directory_log->takeovers.size(), 1u);
+  EXPECT_TRUE(directory_log->takeovers[0].if_restored);
+
+  // A node that no longer owns a client id hands its entry on when the placement changes.
+  auto theirs = client_of("other");
+  caf::anon_send(locator, cluster_view{cluster::shard_placement{{"me"}, 2}, {{"other", gateway}}});
+  caf::anon_send(locator, client_connected{theirs, 50});  // owned here while "other" is out
+  caf::anon_send(locator, cluster_view{placement, {{"other", gateway}}});
+  run();
+  ASSERT_EQ(gateway_log->arrivals.size(), 1u);
+  const auto& handed = gateway_log->arrivals[0];
+  EXPECT_EQ(handed.client_id, theirs);
+  EXPECT_EQ(handed.node, "me");
+  EXPECT_EQ(handed.connected_at_us, 50);
+  EXPECT_TRUE(handed.handed_over);
+}
+
+TEST_F(session_locator_test, a_restored_session_whose_client_connected_elsewhere_meanwhile_ends_there) {
+  auto moved = client_of("me");
+  auto stayed = client_of("other");
+  caf::anon_send(locator, client_connected{moved, 100});  // here, while "other" was down
+  run();
+  caf::anon_send(locator, cluster::restored_sessions{"other", {moved, stayed}});
+  run();
+  ASSERT_EQ(gateway_log->taken_over.size(), 1u);
+  EXPECT_EQ(gateway_log->taken_over[0].client_id, moved);
+  EXPECT_TRUE(gateway_log->taken_over[0].if_restored) << "unless its client is back there since";
 }
 
 }  // namespace
