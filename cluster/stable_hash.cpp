@@ -17,11 +17,20 @@ uint64_t finalize(uint64_t x) {
 }
 
 // Eight bytes as a little-endian number on every machine, so that nodes of either byte order agree.
-uint64_t load_little_endian(const char* bytes, size_t count) {
+uint64_t load_little_endian(const char* bytes) {
   uint64_t word = 0;
-  std::memcpy(&word, bytes, count);
+  std::memcpy(&word, bytes, 8);
   if constexpr (std::endian::native == std::endian::big)
-    word = __builtin_bswap64(word) >> (8 * (8 - count));
+    word = __builtin_bswap64(word);
+  return word;
+}
+
+// The last bytes, fewer than eight, the same way. Byte by byte: a memcpy of a variable length is a library
+// call, and its narrow stores stall the wide load that follows them.
+uint64_t load_little_endian_tail(const char* bytes, size_t count) {
+  uint64_t word = 0;
+  for (size_t i = 0; i < count; ++i)
+    word |= uint64_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
   return word;
 }
 
@@ -37,9 +46,9 @@ uint64_t stable_hash(std::string_view bytes) {
   uint64_t state = 0x9e3779b97f4a7c15ULL ^ bytes.size();
   size_t at = 0;
   for (; at + 8 <= bytes.size(); at += 8)
-    state = absorb(state, load_little_endian(bytes.data() + at, 8));
+    state = absorb(state, load_little_endian(bytes.data() + at));
   if (at < bytes.size())
-    state = absorb(state, load_little_endian(bytes.data() + at, bytes.size() - at));
+    state = absorb(state, load_little_endian_tail(bytes.data() + at, bytes.size() - at));
   return finalize(state);
 }
 

@@ -23,6 +23,8 @@ TEST(stable_hash, gives_the_same_values_in_every_build) {
   // Nodes of different builds and versions must agree on the owner of a topic: these values never change.
   EXPECT_EQ(stable_hash(""), 0xe220a8397b1dcdafULL);
   EXPECT_EQ(stable_hash("sensors/1"), 0x4b822eaca36c93e9ULL);
+  EXPECT_EQ(stable_hash("building/7/floo"), 0x809ce42ca07397c0ULL);  // a tail of seven bytes
+  EXPECT_EQ(stable_hash("plant/line-3/machine-42"), 0xac10973a2c334c72ULL);
   EXPECT_NE(stable_hash("sensors/1"), stable_hash("sensors/2"));
 }
 
