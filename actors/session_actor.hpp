@@ -134,6 +134,9 @@ class session_actor : public caf::event_based_actor {
   /// Reads entries of the queue from disk into the outbound flow, from its cursor on, each up to
   /// `must_reach` whatever memory holds; returns why the read ended.
   disk_read_end read_entries(uint64_t must_reach);
+  /// Reads the stored queue after `after_sequence` as storage::read_queue does, and logs a failed read.
+  bool read_stored_queue(uint64_t after_sequence, const std::function<bool(storage::stored_entry&)>& visit,
+                         const std::function<void(const storage::unreadable_entry&)>& skip);
   /// The message ids of the stored entries the queue counts on disk, for delete_session's references.
   void collect_disk_message_ids(std::vector<uint64_t>& ids);
   size_t shard_of(const delivery& item) const;

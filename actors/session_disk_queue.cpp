@@ -59,8 +59,8 @@ void session_actor::restore_queue(const storage::queue_summary& summary) {
 disk_read_end session_actor::read_entries(uint64_t must_reach) {
   clocks now{clock::now(), storage::wall_clock_now()};
   auto end = disk_read_end::end_of_queue;
-  auto read = storage::read_queue(
-      context_->store->database(), client_id_, outbound_.disk_cursor(),
+  bool read = read_stored_queue(
+      outbound_.disk_cursor(),
       [&](storage::stored_entry& stored) {
         auto state = stored.entry.state;
         auto packet_id = stored.entry.packet_id;
@@ -90,11 +90,16 @@ disk_read_end session_actor::read_entries(uint64_t must_reach) {
         context_->stats->messages_dropped.fetch_add(1, std::memory_order_relaxed);
         outbound_.skip_on_disk(bad.sequence);
       });
-  if (!read) {
+  return read ? end : disk_read_end::failed;
+}
+
+bool session_actor::read_stored_queue(uint64_t after_sequence,
+                                      const std::function<bool(storage::stored_entry&)>& visit,
+                                      const std::function<void(const storage::unreadable_entry&)>& skip) {
+  auto read = storage::read_queue(context_->store->database(), client_id_, after_sequence, visit, skip);
+  if (!read)
     spdlog::error("storage: the queue of session {} cannot be read: {}", client_id_, read.failure().message);
-    return disk_read_end::failed;
-  }
-  return end;
+  return static_cast<bool>(read);
 }
 
 void session_actor::collect_disk_message_ids(std::vector<uint64_t>& ids) {

@@ -77,8 +77,8 @@ void session_actor::send_session() {
   auto& progress = *handoff();
   cluster::session_handoff part{client_id_, storage::encode(stored_record()), {}, {}, false};
   // The queue as stored: what the shards store from now on follows in the tail.
-  auto read = storage::read_queue(
-      context_->store->database(), client_id_, 0,
+  bool read = read_stored_queue(
+      0,
       [&](storage::stored_entry& stored) {
         progress.sent.insert(stored.sequence);
         progress.message_ids.push_back(stored.entry.message_id);
@@ -111,8 +111,8 @@ void session_actor::finish_hand_off() {
     // Every shard here has stored what it routed to this session before it dropped the subscriptions.
     auto& progress = *handoff();
     cluster::session_handoff tail{client_id_, {}, {}, {}, true};
-    auto read = storage::read_queue(
-        context_->store->database(), client_id_, 0,
+    read_stored_queue(
+        0,
         [&](storage::stored_entry& stored) {
           if (progress.sent.contains(stored.sequence))
             return true;
@@ -121,9 +121,6 @@ void session_actor::finish_hand_off() {
           return true;
         },
         [](const storage::unreadable_entry&) {});  // logged when the session was sent
-    if (!read)
-      spdlog::error("storage: the queue of session {} cannot be read: {}", client_id_,
-                    read.failure().message);
     if (!tail.entries.empty()) {
       auto count = tail.entries.size();
       request(progress.to, handoff_answer_limit, std::move(tail))
@@ -155,8 +152,8 @@ void session_actor::stay_after_failed_hand_off(const caf::error& why) {
   // restart.
   outbound_.clear();
   storage::queue_summary summary;
-  auto read = storage::read_queue(
-      context_->store->database(), client_id_, 0,
+  read_stored_queue(
+      0,
       [&](storage::stored_entry& stored) {
         const auto* msg = stored.message.get();
         summary.count(stored.sequence, stored.entry.state,
@@ -164,8 +161,6 @@ void session_actor::stay_after_failed_hand_off(const caf::error& why) {
         return true;
       },
       [](const storage::unreadable_entry&) {});
-  if (!read)
-    spdlog::error("storage: the queue of session {} cannot be read: {}", client_id_, read.failure().message);
   restore_queue(summary);
   restored_ = true;
   start_restored_timers();
