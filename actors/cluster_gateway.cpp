@@ -19,14 +19,14 @@ cluster_gateway::cluster_gateway(caf::actor_config& cfg, std::shared_ptr<const s
 
 caf::behavior cluster_gateway::make_behavior() {
   return {
-      [this](cluster::publish_forward& batch) {
+      [this](const cluster::publish_forward& batch) {
         hand_to_shards(batch.messages, false, caf::actor_cast<caf::actor>(current_sender()), batch.token);
       },
-      [this](cluster::delivery_forward& batch) {
+      [this](const cluster::delivery_forward& batch) {
         hand_to_shards(batch.messages, true, caf::actor_cast<caf::actor>(current_sender()), batch.token);
       },
       [this](const cluster::route_update& update) { update_routes(update); },
-      [this](cluster::retained_copies& copies) { keep_retained(copies); },
+      [this](const cluster::retained_copies& copies) { keep_retained(copies); },
       [this](cluster::client_arrival& arrival) { forward_to_locator(std::move(arrival)); },
       [this](cluster::client_taken_over& taken) { forward_to_locator(std::move(taken)); },
       [this](cluster::no_session_to_move& none) { forward_to_locator(std::move(none)); },
@@ -43,16 +43,22 @@ void cluster_gateway::on_exit() {
   locator_ = nullptr;
 }
 
-void cluster_gateway::hand_to_shards(std::vector<cluster::wire_message>& messages, bool forwarded,
+void cluster_gateway::hand_to_shards(const cluster::message_batch& batch, bool forwarded,
                                      const caf::actor& relay, uint64_t token) {
   auto now = clock::now();
+  auto messages = read_batch(batch, now);
+  if (!messages) {
+    // The publishers hear that the owner did not take them; a shard that waits goes on.
+    spdlog::error("cluster: a damaged batch of {} messages came from another node; dropped", batch.count);
+    if (token != 0)
+      send(relay, cluster::forward_ack{token, cluster::forward_ack::failed, 1});
+    return;
+  }
   std::vector<publish_batch> parts(shards_->size());
-  for (auto& wire : messages) {
+  for (auto& [msg, groups] : *messages) {
     // From a member, which checked it; a topic that is no topic would still have no shard to go to.
-    if (!net::mqtt::is_valid_topic_name(wire.topic))
+    if (!net::mqtt::is_valid_topic_name(msg->topic))
       continue;
-    auto groups = std::move(wire.shared_groups);
-    auto msg = from_wire(std::move(wire), now);
     auto& part = parts[shards_->shard_of_topic(msg->topic)];
     for (auto& group : groups)
       part.forwarded_groups.emplace_back(static_cast<uint32_t>(part.messages.size()), std::move(group));
@@ -76,15 +82,16 @@ void cluster_gateway::hand_to_shards(std::vector<cluster::wire_message>& message
   }
 }
 
-void cluster_gateway::keep_retained(cluster::retained_copies& copies) {
-  auto now = clock::now();
-  std::vector<restore_retained> per_shard(shards_->size());
-  for (auto& wire : copies.messages) {
-    if (!net::mqtt::is_valid_topic_name(wire.topic))
-      continue;
-    auto msg = from_wire(std::move(wire), now);
-    per_shard[shards_->shard_of_topic(msg->topic)].messages.push_back(std::move(msg));
+void cluster_gateway::keep_retained(const cluster::retained_copies& copies) {
+  auto messages = read_batch(copies.messages, clock::now());
+  if (!messages) {
+    spdlog::error("cluster: damaged retained copies came from another node; dropped");
+    return;
   }
+  std::vector<restore_retained> per_shard(shards_->size());
+  for (auto& arrived : *messages)
+    if (net::mqtt::is_valid_topic_name(arrived.msg->topic))
+      per_shard[shards_->shard_of_topic(arrived.msg->topic)].messages.push_back(std::move(arrived.msg));
   for (size_t i = 0; i < per_shard.size(); ++i)
     if (!per_shard[i].messages.empty())
       caf::anon_send((*shards_)[i], std::move(per_shard[i]));

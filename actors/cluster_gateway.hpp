@@ -30,11 +30,12 @@ class cluster_gateway : public caf::event_based_actor {
   const char* name() const override { return "mqhub.cluster.gateway"; }
 
  private:
-  /// Splits `messages` over the local shards; `relay` and `token` ask for a forward_ack per part.
-  void hand_to_shards(std::vector<cluster::wire_message>& messages, bool forwarded, const caf::actor& relay,
+  /// Splits the messages of `batch` over the local shards; `relay` and `token` ask for a forward_ack per
+  /// part.
+  void hand_to_shards(const cluster::message_batch& batch, bool forwarded, const caf::actor& relay,
                       uint64_t token);
   /// Another node's retained messages, for this node that joined: kept as copies, delivered to nobody.
-  void keep_retained(cluster::retained_copies& copies);
+  void keep_retained(const cluster::retained_copies& copies);
   void update_routes(const cluster::route_update& update);
   void apply(const cluster_view& view);
   template <class Message>

@@ -81,7 +81,7 @@ void cluster_router::forward(publish_batch& batch) {
         owner->publish_token = ++last_token_;
         pending_acks_[owner->publish_token].node = owner->name;
       }
-      owner->publishes.push_back(to_wire(*msg, now));
+      append_to_batch(owner->publishes, *msg, now);
       placed.push_back({owner});
       first_owner = first_owner != nullptr ? first_owner : owner;
       continue;
@@ -134,8 +134,8 @@ void cluster_router::forward(publish_batch& batch) {
 
 void cluster_router::schedule_flush() {
   bool full = std::any_of(peers_.begin(), peers_.end(), [](const auto& entry) {
-    return entry.second.publishes.size() >= max_messages_per_forward ||
-           entry.second.deliveries.size() >= max_messages_per_forward;
+    return entry.second.publishes.count >= max_messages_per_forward ||
+           entry.second.deliveries.count >= max_messages_per_forward;
   });
   if (full) {
     flush();
@@ -163,6 +163,7 @@ void cluster_router::forward_deliveries(node_deliveries& deliveries) {
   const bool congested = peer.deliveries_in_flight + peer.delivery_bytes > delivery_bytes_limit_;
   uint64_t dropped = 0;
   auto group = deliveries.groups.begin();
+  std::vector<std::string_view> groups;
   for (uint32_t i = 0; i < deliveries.messages.size(); ++i) {
     const auto& msg = deliveries.messages[i];
     if (congested && (deliveries.token == 0 || msg->qos_level == net::mqtt::qos::at_most_once)) {
@@ -172,9 +173,10 @@ void cluster_router::forward_deliveries(node_deliveries& deliveries) {
       continue;
     }
     peer.delivery_bytes += msg->topic.size() + msg->payload.size();
-    auto& wire = peer.deliveries.emplace_back(to_wire(*msg, now));
+    groups.clear();
     for (; group != deliveries.groups.end() && group->first == i; ++group)
-      wire.shared_groups.push_back(std::move(group->second));
+      groups.push_back(group->second);
+    append_to_batch(peer.deliveries, *msg, now, groups);
   }
   if (dropped > 0)
     stats_->messages_dropped.fetch_add(dropped, std::memory_order_relaxed);
@@ -187,11 +189,11 @@ void cluster_router::flush() {
   flush_scheduled_ = false;
   uint64_t forwarded = 0;
   for (auto& [name, peer] : peers_) {
-    forwarded += peer.publishes.size() + peer.deliveries.size();
-    if (!peer.publishes.empty())
+    forwarded += peer.publishes.count + peer.deliveries.count;
+    if (peer.publishes.count > 0)
       send(peer.gateway,
            cluster::publish_forward{std::exchange(peer.publish_token, 0), std::exchange(peer.publishes, {})});
-    if (peer.deliveries.empty())
+    if (peer.deliveries.count == 0)
       continue;
     uint64_t token = ++last_token_;
     auto& pending = pending_acks_[token];
@@ -268,9 +270,9 @@ void cluster_router::apply(const cluster_view& view) {
       ++it;
       continue;
     }
-    if (!it->second.publishes.empty())
+    if (it->second.publishes.count > 0)
       spdlog::warn("cluster: {} left with {} messages not yet forwarded to it", it->first,
-                   it->second.publishes.size());
+                   it->second.publishes.count);
     fail_pending(it->first);
     it = peers_.erase(it);
   }
@@ -311,8 +313,8 @@ void cluster_router::send_retained_copies(const std::string& node, const cluster
               cluster::retained_copies copies;
               for (const auto& msg : reply.messages)
                 if (owned_here(msg->topic))
-                  copies.messages.push_back(to_wire(*msg, now));
-              if (copies.messages.empty())
+                  append_to_batch(copies.messages, *msg, now);
+              if (copies.messages.count == 0)
                 return;
               // Deliveries routed before the snapshot go first: an older update must not replace it there.
               flush();

@@ -44,9 +44,9 @@ class cluster_router : public caf::event_based_actor {
     std::string name;
     caf::actor gateway;
     uint64_t key = 0;  // cluster::node_key of its name, as shards know it
-    std::vector<cluster::wire_message> publishes;
+    cluster::message_batch publishes;
     uint64_t publish_token = 0;  // of `publishes`
-    std::vector<cluster::wire_message> deliveries;
+    cluster::message_batch deliveries;
     uint64_t delivery_bytes = 0;  // of `deliveries`
     std::vector<std::pair<caf::actor, uint64_t>>
         delivery_waiters;  // shards and their tokens, of `deliveries`

@@ -5,8 +5,7 @@ namespace mqhub::cluster {
 void register_wire_types(caf::actor_system_config& config) {
   config.add_message_type<member_info>("mqhub::cluster::member_info");
   config.add_message_type<std::vector<member_info>>("std::vector<mqhub::cluster::member_info>");
-  config.add_message_type<wire_message>("mqhub::cluster::wire_message");
-  config.add_message_type<std::vector<wire_message>>("std::vector<mqhub::cluster::wire_message>");
+  config.add_message_type<message_batch>("mqhub::cluster::message_batch");
   config.add_message_type<publish_forward>("mqhub::cluster::publish_forward");
   config.add_message_type<delivery_forward>("mqhub::cluster::delivery_forward");
   config.add_message_type<forward_ack>("mqhub::cluster::forward_ack");

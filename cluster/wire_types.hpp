@@ -31,43 +31,21 @@ typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("mqhub::cluster::member_info"), x.name, x.address);
 }
 
-/// An application message as it crosses to another node, by value: never the PUBLISH bytes encoded for a
-/// local client (the receiving node encodes for its own clients), and no pointer or clock of this process.
-struct wire_message {
-  /// Which optional properties `wire_message` carries.
-  enum property_bits : uint8_t {
-    has_payload_format = 1,
-    has_content_type = 2,
-    has_response_topic = 4,
-    has_correlation_data = 8,
-  };
+/// Application messages as they cross to another node, packed into one byte string that actors/wire_form.hpp
+/// writes and reads: by value, never the PUBLISH bytes encoded for a local client (the receiving node encodes
+/// for its own clients), and no pointer or clock of this process. One string per batch rather than fields per
+/// message, because CAF 0.17 serializes each field through virtual calls on the middleman's one thread, which
+/// made the fields of a batch cost more than its bytes (docs/architecture.md "Cluster").
+struct message_batch {
+  uint32_t count = 0;
+  std::string bytes;
 
-  std::string topic;
-  std::string payload;
-  uint8_t qos = 0;
-  bool retain = false;
-  std::string publisher;  // client id, for No Local
-  /// Milliseconds until the message expires (from its message expiry interval), as time left because the
-  /// nodes' steady clocks share no epoch; -1: it never expires.
-  int64_t expires_in_ms = -1;
-  uint8_t present = 0;  // property_bits
-  uint8_t payload_format = 0;
-  std::string content_type;
-  std::string response_topic;
-  std::string correlation_data;
-  std::vector<std::pair<std::string, std::string>> user_properties;
-  /// In a delivery_forward: the shared subscriptions (`$share/{group}/{filter}`) the owner chose the
-  /// receiving node for, which gives the message to one of its own members of each.
-  std::vector<std::string> shared_groups;
-
-  friend bool operator==(const wire_message&, const wire_message&) = default;
+  friend bool operator==(const message_batch&, const message_batch&) = default;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, wire_message& x) {
-  return f(caf::meta::type_name("mqhub::cluster::wire_message"), x.topic, x.payload, x.qos, x.retain,
-           x.publisher, x.expires_in_ms, x.present, x.payload_format, x.content_type, x.response_topic,
-           x.correlation_data, x.user_properties, x.shared_groups);
+typename Inspector::result_type inspect(Inspector& f, message_batch& x) {
+  return f(caf::meta::type_name("mqhub::cluster::message_batch"), x.count, x.bytes);
 }
 
 /// Messages a node forwards to the owner of their shard (cluster_router → cluster_gateway), in the order
@@ -75,7 +53,7 @@ typename Inspector::result_type inspect(Inspector& f, wire_message& x) {
 /// shards have taken it (stored, in the durable modes); 0: none is wanted.
 struct publish_forward {
   uint64_t token = 0;
-  std::vector<wire_message> messages;
+  message_batch messages;
 };
 
 template <class Inspector>
@@ -88,7 +66,7 @@ typename Inspector::result_type inspect(Inspector& f, publish_forward& x) {
 /// subscribers' names and options never cross; a retained message goes to every node, which keeps a copy.
 struct delivery_forward {
   uint64_t token = 0;  // as in publish_forward: the owner's publishers wait for this node to store them
-  std::vector<wire_message> messages;
+  message_batch messages;
 };
 
 template <class Inspector>
@@ -99,7 +77,7 @@ typename Inspector::result_type inspect(Inspector& f, delivery_forward& x) {
 /// The retained messages of the shards a node owns, for a node that just joined or came back: it keeps them
 /// as its copies (it may have missed updates while it was away), and delivers none of them.
 struct retained_copies {
-  std::vector<wire_message> messages;
+  message_batch messages;
 };
 
 template <class Inspector>

@@ -58,53 +58,6 @@ constexpr std::array<property_field<std::string>, 9> string_fields{{
 constexpr uint8_t subscription_identifier_id = 0x0B;
 constexpr uint8_t user_property_id = 0x26;
 
-void write_properties(const properties& props, byte_writer& w) {
-  std::string body;
-  byte_writer b(body);
-  uint64_t count = 0;
-  for (const auto& [id, field] : u8_fields) {
-    if (const auto& v = props.*field) {
-      b.u8(id);
-      b.u8(*v);
-      ++count;
-    }
-  }
-  for (const auto& [id, field] : u16_fields) {
-    if (const auto& v = props.*field) {
-      b.u8(id);
-      b.varint(*v);
-      ++count;
-    }
-  }
-  for (const auto& [id, field] : u32_fields) {
-    if (const auto& v = props.*field) {
-      b.u8(id);
-      b.varint(*v);
-      ++count;
-    }
-  }
-  for (const auto& [id, field] : string_fields) {
-    if (const auto& v = props.*field) {
-      b.u8(id);
-      b.bytes(*v);
-      ++count;
-    }
-  }
-  for (uint32_t sub_id : props.subscription_identifiers) {
-    b.u8(subscription_identifier_id);
-    b.varint(sub_id);
-    ++count;
-  }
-  for (const auto& [key, value] : props.user_properties) {
-    b.u8(user_property_id);
-    b.bytes(key);
-    b.bytes(value);
-    ++count;
-  }
-  w.varint(count);
-  w.raw(body);
-}
-
 bool read_property(byte_reader& r, properties& props) {
   uint8_t id = 0;
   if (!r.u8(id)) {
@@ -148,23 +101,6 @@ bool read_property(byte_reader& r, properties& props) {
     default:
       return r.fail();
   }
-}
-
-bool read_properties(byte_reader& r, properties& props) {
-  uint64_t count = 0;
-  if (!r.varint(count)) {
-    return false;
-  }
-  // Each property takes at least two bytes, so a damaged count cannot make the loop outrun the input.
-  if (count > r.remaining() / 2) {
-    return r.fail();
-  }
-  for (uint64_t i = 0; i < count; ++i) {
-    if (!read_property(r, props)) {
-      return false;
-    }
-  }
-  return true;
 }
 
 bool read_qos(byte_reader& r, qos& value) {
@@ -254,14 +190,68 @@ bool read_will(byte_reader& r, net::mqtt::will_message& will) {
 
 }  // namespace
 
-void encode_properties(const properties& props, std::string& out) {
-  byte_writer w(out);
-  write_properties(props, w);
+void write_properties(const properties& props, byte_writer& w) {
+  std::string body;
+  byte_writer b(body);
+  uint64_t count = 0;
+  for (const auto& [id, field] : u8_fields) {
+    if (const auto& v = props.*field) {
+      b.u8(id);
+      b.u8(*v);
+      ++count;
+    }
+  }
+  for (const auto& [id, field] : u16_fields) {
+    if (const auto& v = props.*field) {
+      b.u8(id);
+      b.varint(*v);
+      ++count;
+    }
+  }
+  for (const auto& [id, field] : u32_fields) {
+    if (const auto& v = props.*field) {
+      b.u8(id);
+      b.varint(*v);
+      ++count;
+    }
+  }
+  for (const auto& [id, field] : string_fields) {
+    if (const auto& v = props.*field) {
+      b.u8(id);
+      b.bytes(*v);
+      ++count;
+    }
+  }
+  for (uint32_t sub_id : props.subscription_identifiers) {
+    b.u8(subscription_identifier_id);
+    b.varint(sub_id);
+    ++count;
+  }
+  for (const auto& [key, value] : props.user_properties) {
+    b.u8(user_property_id);
+    b.bytes(key);
+    b.bytes(value);
+    ++count;
+  }
+  w.varint(count);
+  w.raw(body);
 }
 
-bool decode_properties(std::string_view data, properties& props) {
-  byte_reader r(data);
-  return read_properties(r, props) && r.at_end();
+bool read_properties(byte_reader& r, properties& props) {
+  uint64_t count = 0;
+  if (!r.varint(count)) {
+    return false;
+  }
+  // Each property takes at least two bytes, so a damaged count cannot make the loop outrun the input.
+  if (count > r.remaining() / 2) {
+    return r.fail();
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!read_property(r, props)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::string encode(const session_record& record) {

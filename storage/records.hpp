@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "net/mqtt/packet.hpp"
+#include "storage/byte_codec.hpp"
 #include "storage/result.hpp"
 
 namespace mqhub::storage {
@@ -104,8 +105,9 @@ result<queue_entry> decode_queue_entry(std::string_view data);
 /// found when the entry is read whole.
 result<queue_entry_summary> summarize_queue_entry(std::string_view data);
 
-/// The properties alone (tag, value pairs for the set ones); exposed for tests and other records.
-void encode_properties(const net::mqtt::properties& props, std::string& out);
-bool decode_properties(std::string_view data, net::mqtt::properties& props);
+/// The properties alone (a count, then tag, value pairs for the set ones), for records of other formats
+/// that hold them (actors/wire_form.hpp).
+void write_properties(const net::mqtt::properties& props, byte_writer& w);
+bool read_properties(byte_reader& r, net::mqtt::properties& props);
 
 }  // namespace mqhub::storage

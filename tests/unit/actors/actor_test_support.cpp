@@ -5,6 +5,7 @@
 #include <caf/actor_registry.hpp>
 #include <caf/exit_reason.hpp>
 
+#include "actors/wire_form.hpp"
 #include "net/mqtt/decoder.hpp"
 #include "net/mqtt/frame.hpp"
 
@@ -160,6 +161,23 @@ message_ptr make_test_message(std::string topic, std::string payload, net::mqtt:
   publish.qos_level = qos;
   publish.retain = retain;
   return make_message(std::move(publish), shared_client_id(publisher), clock::now());
+}
+
+std::vector<std::string> topics_in(const cluster::message_batch& batch) {
+  std::vector<std::string> topics;
+  auto messages = read_batch(batch, clock::now());
+  EXPECT_TRUE(messages.has_value()) << "a damaged batch";
+  if (messages)
+    for (const auto& arrived : *messages)
+      topics.push_back(arrived.msg->topic);
+  return topics;
+}
+
+cluster::message_batch batch_of(const std::vector<std::string>& topics) {
+  cluster::message_batch batch;
+  for (const auto& topic : topics)
+    append_to_batch(batch, *make_test_message(topic, "p", net::mqtt::qos::at_least_once), clock::now());
+  return batch;
 }
 
 delivery delivery_of(message_ptr msg, uint8_t qos) {

@@ -154,6 +154,12 @@ message_ptr make_test_message(std::string topic, std::string payload,
                               net::mqtt::qos qos = net::mqtt::qos::at_most_once, bool retain = false,
                               const std::string& publisher = "publisher");
 
+/// The topics of the messages of a batch for another node, in order; a damaged batch fails the test.
+std::vector<std::string> topics_in(const cluster::message_batch& batch);
+
+/// A batch for another node of messages on `topics`.
+cluster::message_batch batch_of(const std::vector<std::string>& topics);
+
 /// One delivery of `msg` at `qos`, as a shard hands it to a session.
 delivery delivery_of(message_ptr msg, uint8_t qos);
 

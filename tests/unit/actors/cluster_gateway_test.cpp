@@ -29,14 +29,6 @@ class cluster_gateway_test : public test_support::actor_test {
     gateway = spawn<cluster_gateway>(map, router);
   }
 
-  static cluster::wire_message wire(std::string topic) {
-    cluster::wire_message message;
-    message.topic = std::move(topic);
-    message.payload = "p";
-    message.qos = 1;
-    return message;
-  }
-
   /// Two topics on different local shards.
   std::pair<std::string, std::string> topics_on_two_shards() const {
     std::string first = "t0/x";
@@ -56,7 +48,7 @@ class cluster_gateway_test : public test_support::actor_test {
 
 TEST_F(cluster_gateway_test, a_forwarded_publish_goes_to_each_local_shard_with_its_part_of_the_ack) {
   auto [a, b] = topics_on_two_shards();
-  caf::send_as(router, gateway, cluster::publish_forward{9, {wire(a), wire(b), wire("not/+/a topic")}});
+  caf::send_as(router, gateway, cluster::publish_forward{9, test_support::batch_of({a, b, "not/+/a topic"})});
   run();
 
   for (const auto& log : shard_logs) {
@@ -72,7 +64,7 @@ TEST_F(cluster_gateway_test, a_forwarded_publish_goes_to_each_local_shard_with_i
 }
 
 TEST_F(cluster_gateway_test, a_forwarded_delivery_is_marked_for_local_subscribers_only) {
-  caf::send_as(router, gateway, cluster::delivery_forward{0, {wire("t0/x")}});
+  caf::send_as(router, gateway, cluster::delivery_forward{0, test_support::batch_of({"t0/x"})});
   run();
 
   auto& log = shard_logs[map->shard_of_topic("t0/x")];
@@ -82,11 +74,24 @@ TEST_F(cluster_gateway_test, a_forwarded_delivery_is_marked_for_local_subscriber
 }
 
 TEST_F(cluster_gateway_test, a_batch_with_nothing_to_route_is_acknowledged_at_once) {
-  caf::send_as(router, gateway, cluster::publish_forward{4, {wire("#")}});
+  caf::send_as(router, gateway, cluster::publish_forward{4, test_support::batch_of({"#"})});
   run();
 
   ASSERT_EQ(router_log->forward_acks.size(), 1u);
   EXPECT_EQ(router_log->forward_acks[0].token, 4u);
+}
+
+TEST_F(cluster_gateway_test, a_damaged_batch_reaches_no_shard_and_its_publishers_hear_it_failed) {
+  auto batch = test_support::batch_of({"t0/x", "t1/x"});
+  batch.bytes.pop_back();
+  caf::send_as(router, gateway, cluster::publish_forward{5, batch});
+  run();
+
+  for (const auto& log : shard_logs)
+    EXPECT_TRUE(log->publish_batches.empty());
+  ASSERT_EQ(router_log->forward_acks.size(), 1u);
+  EXPECT_EQ(router_log->forward_acks[0].token, 5u);
+  EXPECT_EQ(router_log->forward_acks[0].outcome, cluster::forward_ack::failed);
 }
 
 TEST_F(cluster_gateway_test,

@@ -172,9 +172,12 @@ TEST(records, every_property_round_trips) {
   p.wildcard_subscription_available = 1;
   p.subscription_identifier_available = 0;
   std::string bytes;
-  encode_properties(p, bytes);
+  byte_writer w(bytes);
+  write_properties(p, w);
   properties decoded;
-  ASSERT_TRUE(decode_properties(bytes, decoded));
+  byte_reader r(bytes);
+  ASSERT_TRUE(read_properties(r, decoded));
+  EXPECT_TRUE(r.at_end());
   EXPECT_EQ(decoded, p);
 }
 
@@ -235,7 +238,8 @@ TEST(records, huge_length_is_an_error_not_an_allocation) {
 
 TEST(records, unknown_property_id_is_an_error) {
   properties p;
-  EXPECT_FALSE(decode_properties(std::string("\x01\x7f\x00", 3), p));
+  byte_reader r(std::string_view("\x01\x7f\x00", 3));
+  EXPECT_FALSE(read_properties(r, p));
 }
 
 }  // namespace
