@@ -24,31 +24,39 @@ constexpr uint8_t properties_flag = 0x10;
 constexpr uint8_t groups_flag = 0x20;
 constexpr uint8_t known_flags = qos_bits | retain_flag | expiry_flag | properties_flag | groups_flag;
 
-bool read_message(storage::byte_reader& r, clock::time_point now, arrived_message& out) {
+// `last_publisher`: the id of the message before, which most messages of a batch share: one allocation for a
+// run of them instead of one each.
+bool read_message(storage::byte_reader& r, clock::time_point now, shared_client_id& last_publisher,
+                  arrived_message& out) {
   uint8_t flags = 0;
   if (!r.u8(flags) || (flags & ~known_flags) != 0 || (flags & qos_bits) == qos_bits)
     return r.fail();
   auto msg = std::make_shared<message>();
   msg->qos_level = static_cast<net::mqtt::qos>(flags & qos_bits);
   msg->retain = (flags & retain_flag) != 0;
-  std::string publisher;
+  std::string_view publisher;
   if (!r.bytes(msg->topic) || !r.bytes(publisher))
     return false;
-  msg->publisher = shared_client_id(publisher);
-  net::mqtt::properties props;
-  int64_t expires_in_ms = -1;
-  if ((flags & expiry_flag) && (!r.signed_varint(expires_in_ms) || expires_in_ms < 0))
-    return r.fail();
-  if ((flags & properties_flag) && !storage::read_properties(r, props))
-    return false;
-  if (expires_in_ms >= 0) {
-    msg->expires_at = now + std::chrono::milliseconds(expires_in_ms);
-    // What the receiver's first encoding starts from; packet_writer sends the time left at each delivery.
-    props.message_expiry_interval =
-        static_cast<uint32_t>(std::min<int64_t>((expires_in_ms + 999) / 1000, UINT32_MAX));
+  if (publisher != last_publisher.view())
+    last_publisher = shared_client_id(publisher);
+  msg->publisher = last_publisher;
+  // Most messages have neither: no property set is built for them.
+  if (flags & (expiry_flag | properties_flag)) {
+    net::mqtt::properties props;
+    int64_t expires_in_ms = -1;
+    if ((flags & expiry_flag) && (!r.signed_varint(expires_in_ms) || expires_in_ms < 0))
+      return r.fail();
+    if ((flags & properties_flag) && !storage::read_properties(r, props))
+      return false;
+    if (expires_in_ms >= 0) {
+      msg->expires_at = now + std::chrono::milliseconds(expires_in_ms);
+      // What the receiver's first encoding starts from; packet_writer sends the time left at each delivery.
+      props.message_expiry_interval =
+          static_cast<uint32_t>(std::min<int64_t>((expires_in_ms + 999) / 1000, UINT32_MAX));
+    }
+    if (props != net::mqtt::properties{})
+      msg->props = std::make_unique<const net::mqtt::properties>(std::move(props));
   }
-  if (props != net::mqtt::properties{})
-    msg->props = std::make_unique<const net::mqtt::properties>(std::move(props));
   if (flags & groups_flag) {
     uint64_t count = 0;
     // Each group takes at least a byte.
@@ -102,8 +110,9 @@ std::optional<std::vector<arrived_message>> read_batch(const cluster::message_ba
   if (!r.u8(version) || version != batch_format_version || batch.count > r.remaining() / 4)
     return std::nullopt;
   messages.resize(batch.count);
+  shared_client_id last_publisher;
   for (auto& arrived : messages)
-    if (!read_message(r, now, arrived))
+    if (!read_message(r, now, last_publisher, arrived))
       return std::nullopt;
   if (!r.at_end())
     return std::nullopt;

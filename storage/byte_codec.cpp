@@ -101,12 +101,19 @@ bool byte_reader::signed_varint(int64_t& value) {
 }
 
 bool byte_reader::bytes(std::string& value) {
-  uint64_t size = 0;
   std::string_view view;
-  if (!varint(size) || size > remaining() || !raw(static_cast<size_t>(size), view)) {
-    return fail();
+  if (!bytes(view)) {
+    return false;
   }
   value.assign(view);
+  return true;
+}
+
+bool byte_reader::bytes(std::string_view& value) {
+  uint64_t size = 0;
+  if (!varint(size) || size > remaining() || !raw(static_cast<size_t>(size), value)) {
+    return fail();
+  }
   return true;
 }
 

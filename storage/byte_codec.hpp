@@ -45,6 +45,8 @@ class byte_reader {
   bool varint32(uint32_t& value);
   bool signed_varint(int64_t& value);
   bool bytes(std::string& value);
+  /// The same, as a view into the input: for bytes the caller copies elsewhere anyway.
+  bool bytes(std::string_view& value);
   bool raw(size_t count, std::string_view& value);
   bool fail() {
     ok_ = false;

@@ -81,16 +81,18 @@ TEST(wire_form, a_message_expired_on_the_way_arrives_expired) {
   EXPECT_TRUE(back->expired(now));
 }
 
-TEST(wire_form, a_batch_keeps_its_order_and_each_messages_shared_groups) {
+TEST(wire_form, a_batch_keeps_its_order_and_each_messages_publisher_and_shared_groups) {
   auto now = clock::now();
   cluster::message_batch batch;
   append_to_batch(batch, *test_support::make_test_message("a", "1"), now);
   append_to_batch(batch, *test_support::make_test_message("b", "2", mqtt::qos::exactly_once, true), now,
                   {"$share/g1/b", "$share/g2/#"});
-  append_to_batch(batch, *test_support::make_test_message("c", ""), now);
+  append_to_batch(batch, *test_support::make_test_message("c", "", mqtt::qos::at_most_once, false, "other"),
+                  now);
+  append_to_batch(batch, *test_support::make_test_message("d", "4"), now);
   auto messages = read_batch(across_the_wire(batch), now);
   ASSERT_TRUE(messages.has_value());
-  ASSERT_EQ(messages->size(), 3u);
+  ASSERT_EQ(messages->size(), 4u);
   EXPECT_EQ((*messages)[0].msg->topic, "a");
   EXPECT_TRUE((*messages)[0].shared_groups.empty());
   const auto& second = *(*messages)[1].msg;
@@ -101,6 +103,8 @@ TEST(wire_form, a_batch_keeps_its_order_and_each_messages_shared_groups) {
   EXPECT_EQ(second.publisher.view(), "publisher");
   EXPECT_EQ((*messages)[1].shared_groups, (std::vector<std::string>{"$share/g1/b", "$share/g2/#"}));
   EXPECT_EQ((*messages)[2].msg->payload, "");
+  EXPECT_EQ((*messages)[2].msg->publisher.view(), "other");
+  EXPECT_EQ((*messages)[3].msg->publisher.view(), "publisher");
 }
 
 TEST(wire_form, an_empty_batch_reads_as_no_messages) {
